@@ -1,0 +1,1 @@
+"""Characterisation of EV batches: assay runs, results, size distributions, markers, specs."""

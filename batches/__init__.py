@@ -1,0 +1,1 @@
+"""Batches of EVs: products, cell sources, production runs, isolation, storage, release."""
