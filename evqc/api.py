@@ -14,7 +14,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -129,6 +129,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=http_status)
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):  # keep the view's message ("No batch EV-001.")
+        exc = NotFound(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -141,8 +143,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         }
     elif isinstance(exc, APIException):
         response.data = {"message": str(exc.detail), "code": exc.get_codes(), "extra": {}}
-    elif isinstance(exc, Http404):
-        response.data = {"message": "Not found.", "code": "not_found", "extra": {}}
     return response
 
 

@@ -161,7 +161,11 @@ def test_checking_against_an_unknown_kind_is_not_found(signed_in_client):
     response = signed_in_client.post(url, {"quantity": "4"}, content_type="application/json")
 
     assert response.status_code == 404
-    assert response.json() == {"message": "Not found.", "code": "not_found", "extra": {}}
+    assert response.json() == {
+        "message": "No kind of quantity is called 'colour'.",
+        "code": "not_found",
+        "extra": {},
+    }
 
 
 # The schema
