@@ -3,7 +3,7 @@ naive pint (`Q_(value, unit).to(canonical)` per value). Target: at least 30x fas
 
 The candidate reads the text as a lab wrote it ("1.2x10^11 p/mL"); the baseline gets the
 value already split from a unit pint can read ("particle/mL"), which favours the baseline.
-The baseline's rate is measured on every fifth value (pint needs ~100 µs each).
+The baseline's rate is measured on every fifth value (pint needs 55-80 µs each here).
 """
 
 import random

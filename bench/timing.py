@@ -17,8 +17,15 @@ def best_rate(work: Callable[[], int], repeats: int = 3) -> float:
     return best
 
 
-def report(name: str, candidate: float, baseline: float, unit: str, target: str, met: bool,
-           **extra: object) -> tuple[str, bool]:  # fmt: skip
+def report(
+    name: str,
+    candidate: float,
+    baseline: float,
+    unit: str,
+    target: str,
+    met: bool,
+    **extra: object,
+) -> tuple[str, bool]:
     """The one line a benchmark prints, and whether it met its target."""
     details = "".join(f" {key}={value}" for key, value in extra.items())
     line = (
