@@ -60,3 +60,96 @@ def _shown(given: object) -> str:
     if isinstance(given, str):
         return f'"{given[:80]}…"' if len(given) > 80 else f'"{given}"'
     return repr(given)[:80]
+
+
+class SpecErrorCode(StrEnum):
+    NO_LIMIT = "no_limit"
+    NOT_FINITE = "not_finite"
+    LOWER_ABOVE_UPPER = "lower_above_upper"
+    EMPTY_RANGE = "empty_range"
+    WARNING_OUTSIDE_LIMITS = "warning_outside_limits"
+    WARNINGS_CROSSED = "warnings_crossed"
+    UNKNOWN_ROUTE = "unknown_route"
+    NOT_POSITIVE = "not_positive"
+
+
+class SpecError(EVQCError, ValueError):
+    """A specification that cannot judge a result: no limit, limits that cross, a warning
+    band outside the action limits, or inputs to a computed limit that make no sense.
+
+    `field` names the field to correct ("" when the fault is not one field's).
+    """
+
+    def __init__(self, message: str, code: SpecErrorCode, *, field: str = "") -> None:
+        super().__init__(message, code, {"field": field})
+        self.field = field
+
+
+class DistributionErrorCode(StrEnum):
+    LENGTH_MISMATCH = "length_mismatch"
+    NO_BINS = "no_bins"
+    NOT_FINITE = "not_finite"
+    NOT_INCREASING = "not_increasing"
+    NEGATIVE_VALUE = "negative_value"
+    EMPTY = "empty"
+    RANGE_REVERSED = "range_reversed"
+
+
+class DistributionError(EVQCError, ValueError):
+    """A size distribution that cannot be summarised.
+
+    `field` names the argument at fault ("bin_centres", "bin_values", "low", "high"; ""
+    for the bins as a whole) and `index` the offending bin, so an import can point at the
+    row of the file.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        code: DistributionErrorCode,
+        *,
+        field: str = "",
+        index: int | None = None,
+    ) -> None:
+        super().__init__(message, code, {"field": field, "index": index})
+        self.field = field
+        self.index = index
+
+
+class BatchErrorCode(StrEnum):
+    NOT_A_MEMBER = "not_a_member"
+    ROLE_TOO_LOW = "role_too_low"
+    NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
+    ILLEGAL_TRANSITION = "illegal_transition"
+    REASON_REQUIRED = "reason_required"
+    LOCKED = "locked"
+    CONFLICT = "conflict"
+    INVALID = "invalid"
+
+
+class BatchError(EVQCError):
+    """A change to batch data that evqc refuses; `http_status` is what the API answers."""
+
+    http_status = 400
+
+    def __init__(
+        self, message: str, code: BatchErrorCode, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, code, extra)
+
+
+class AccessDenied(BatchError):
+    """The acting person lacks the lab membership or role the change needs."""
+
+    http_status = 403
+
+
+class NotFound(BatchError):
+    http_status = 404
+
+
+class Conflict(BatchError):
+    """The row changed since the person loaded it (optimistic locking), or already exists."""
+
+    http_status = 409

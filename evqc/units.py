@@ -45,6 +45,7 @@ __all__ = [
     "QuantityKind",
     "QuantityValue",
     "UnitError",
+    "convert",
     "kind_named",
     "parse_quantity",
     "pint_parse_count",
@@ -182,6 +183,7 @@ KINDS: dict[str, QuantityKind] = _kinds(
     QuantityKind("particles_per_cell", "particle yield per cell", "particle/cell",
                  "2e4 particle/cell"),
     QuantityKind("cell_count", "cell count", "cell", "2.5e7 cell", integer=True),
+    QuantityKind("particle_count", "particle count", "particle", "1e9 particle"),
     QuantityKind("cell_concentration", "cell concentration", "cell/mL", "1e6 cell/mL"),
     QuantityKind("cell_density", "cell density", "cell/cm²", "5000 cell/cm²"),
     QuantityKind("copy_concentration", "copy number concentration", "copy/µL",
@@ -210,6 +212,10 @@ KINDS: dict[str, QuantityKind] = _kinds(
     QuantityKind("pressure", "pressure", "bar", "0.5 bar"),
     QuantityKind("osmolality", "osmolality", "mOsm/kg", "300 mOsm/kg"),
     QuantityKind("electric_potential", "zeta potential", "mV", "-25 mV", minimum=None),
+    QuantityKind("voltage", "voltage", "V", "400 V"),
+    QuantityKind("viscosity", "viscosity", "cP", "0.89 cP"),
+    QuantityKind("size_density", "concentration per size bin", "particle/mL/nm",
+                 "1.2e8 particle/mL/nm"),
 )  # fmt: skip
 
 
@@ -578,3 +584,15 @@ def _amount(value: float, kind: QuantityKind) -> str:
 
 def _article(noun: str) -> str:
     return "an" if noun[:1].lower() in "aeiou" else "a"
+
+
+def convert(quantity: QuantityValue, unit: str) -> QuantityValue:
+    """The same amount written in `unit` (of the same kind), keeping the reported text."""
+    target = parse_quantity((1.0, unit), quantity.kind, field="unit")
+    if Q_(0.0, target.quantity.units).to(quantity.kind.pint_unit).magnitude != 0.0:
+        value = float(quantity.canonical.to(target.quantity.units).magnitude)
+    else:
+        value = quantity.canonical_value / target.canonical_value
+    return QuantityValue(
+        value, target.unit, quantity.canonical_value, quantity.kind, quantity.reported
+    )
