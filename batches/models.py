@@ -1,0 +1,456 @@
+"""Batches of EVs and how they were made: labs and their members, products, producer
+cells, the upstream culture, isolation steps, engineering, storage, aliquots, lineage,
+rule exceptions and the audit trail.
+
+Rows are written only by `batches.services` (and `assays.services`), which check roles,
+lock and audit; every numeric attribute is an `evqc.fields.QuantityField`. The field
+names of the parts of a batch are those of the batch-record format
+(`evqc.batch_record`), so a record and its rows convert field by field.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from batches.choices import (
+    ALIQUOT_STATUSES,
+    ENDOTOXIN_ROUTES,
+    PARENT_RELATIONS,
+    BatchStatus,
+    IsolationMethod,
+    LabRole,
+    LoadingMethod,
+    PreparationTerm,
+    ProductClass,
+    SourceKind,
+    StepPurpose,
+    SupplementType,
+    VesselType,
+    choices,
+)
+from evqc.fields import QuantityField
+from evqc.models import TimeStampedModel
+
+TEXT = 200
+
+
+class Lab(TimeStampedModel):
+    """A site or group that owns products and batches; people see only their labs' data."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=TEXT)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LabMembership(TimeStampedModel):
+    """A person's role in a lab: viewer < analyst < reviewer < admin."""
+
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lab_memberships"
+    )
+    role = models.CharField(max_length=20, choices=choices(LabRole))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lab", "user"], name="%(app_label)s_%(class)s_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.lab}"
+
+
+class Product(TimeStampedModel):
+    """An EV product a lab makes, with what its release specification and storage claims
+    rest on (dose and route for the endotoxin limit, storage and freeze-thaw limits)."""
+
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="products")
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=TEXT)
+    description = models.TextField(blank=True)
+    intended_use = models.CharField(max_length=TEXT, blank=True)
+    product_class = models.CharField(max_length=20, choices=choices(ProductClass), blank=True)
+    preparation_term = models.CharField(
+        max_length=20, choices=choices(PreparationTerm), blank=True
+    )
+    route = models.CharField(max_length=20, choices=ENDOTOXIN_ROUTES, blank=True)
+    max_dose_volume = QuantityField("volume")
+    body_weight = QuantityField("mass")
+    storage_temperature = QuantityField("temperature")
+    shelf_life = QuantityField("duration")
+    max_freeze_thaw_cycles = QuantityField("count")
+    misev_release_criterion = models.BooleanField(
+        default=False, help_text="Open required MISEV gaps block release of this product."
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["lab", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["lab", "code"], name="%(app_label)s_%(class)s_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.name}"
+
+
+class CellSource(TimeStampedModel):
+    """Producer cells: a cell bank or line that conditions the medium of many batches."""
+
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="cell_sources")
+    name = models.CharField(max_length=TEXT)
+    species = models.CharField(max_length=TEXT, blank=True)
+    cell_type = models.CharField(max_length=TEXT, blank=True)
+    cell_line = models.CharField(max_length=TEXT, blank=True)
+    donor = models.CharField(max_length=TEXT, blank=True)
+    tissue = models.CharField(max_length=TEXT, blank=True)
+    authentication_method = models.CharField(max_length=TEXT, blank=True)
+    authenticated_on = models.DateField(null=True, blank=True)
+    mycoplasma_status = models.CharField(max_length=20, blank=True)
+    mycoplasma_method = models.CharField(max_length=TEXT, blank=True)
+    mycoplasma_tested_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["lab", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["lab", "name"], name="%(app_label)s_%(class)s_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Batch(TimeStampedModel):
+    """One lot of an EV product, from planning to release or rejection."""
+
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="batches")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="batches")
+    lot_number = models.CharField(max_length=64, unique=True)
+    status = models.CharField(
+        max_length=20, choices=choices(BatchStatus), default=BatchStatus.PLANNED, db_index=True
+    )
+    held_from = models.CharField(
+        max_length=20,
+        choices=choices(BatchStatus),
+        blank=True,
+        help_text="The status a quarantined batch returns to when its hold is lifted.",
+    )
+    source_kind = models.CharField(max_length=20, choices=choices(SourceKind), blank=True)
+    cell_source = models.ForeignKey(
+        CellSource, on_delete=models.PROTECT, related_name="batches", null=True, blank=True
+    )
+    preparation_term = models.CharField(
+        max_length=20, choices=choices(PreparationTerm), blank=True
+    )
+    description = models.TextField(blank=True)
+    evtrack_id = models.CharField(max_length=TEXT, blank=True)
+    parents = models.ManyToManyField(
+        "self", through="BatchParent", symmetrical=False, related_name="children"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+
+    class Meta:
+        ordering = ["-created_at", "lot_number"]
+        verbose_name_plural = "batches"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cell_source__isnull=True) | Q(source_kind=SourceKind.CELL_CULTURE),
+                name="%(app_label)s_%(class)s_cell_source_only_for_cell_culture",
+            ),
+            models.CheckConstraint(
+                condition=Q(held_from="") | Q(status=BatchStatus.QUARANTINED),
+                name="%(app_label)s_%(class)s_held_only_when_quarantined",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.lot_number
+
+
+class BatchParent(models.Model):
+    """Lineage: this batch was pooled from, or split off, another batch."""
+
+    child = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="parent_links")
+    parent = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="child_links")
+    relation = models.CharField(max_length=10, choices=PARENT_RELATIONS)
+    volume = QuantityField("volume")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "parent"], name="%(app_label)s_%(class)s_once"
+            ),
+            models.CheckConstraint(
+                condition=~Q(child=F("parent")), name="%(app_label)s_%(class)s_not_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} {self.relation} from {self.parent}"
+
+
+class SourceSample(TimeStampedModel):
+    """The biofluid or tissue a batch's EVs were separated from, and its pre-analytics."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.PROTECT, related_name="source_sample")
+    kind = models.CharField(max_length=20, choices=choices(SourceKind))
+    material = models.CharField(max_length=20, blank=True)
+    tissue = models.CharField(max_length=TEXT, blank=True)
+    species = models.CharField(max_length=TEXT, blank=True)
+    subject = models.CharField(max_length=TEXT, blank=True)
+    health_status = models.CharField(max_length=TEXT, blank=True)
+    age = QuantityField("duration")
+    sex = models.CharField(max_length=10, blank=True)
+    fasting = models.BooleanField(null=True, blank=True)
+    medications = models.CharField(max_length=TEXT, blank=True)
+    needle_gauge = models.CharField(max_length=TEXT, blank=True)
+    tube_type = models.CharField(max_length=TEXT, blank=True)
+    anticoagulant = models.CharField(max_length=10, blank=True)
+    discard_tube = models.BooleanField(null=True, blank=True)
+    collection_volume = QuantityField("volume")
+    collected_at = models.DateTimeField(null=True, blank=True)
+    processing_interval = QuantityField("duration")
+    hold_temperature = QuantityField("temperature")
+    tissue_mass = QuantityField("mass")
+    dissociation_enzyme = models.CharField(max_length=TEXT, blank=True)
+    dissociation_duration = QuantityField("duration")
+    dissociation_temperature = QuantityField("temperature")
+    storage_temperature = QuantityField("temperature")
+    storage_duration = QuantityField("duration")
+    freeze_thaw_cycles = QuantityField("count")
+    free_haemoglobin = QuantityField("mass_concentration")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind=SourceKind.CELL_CULTURE),
+                name="%(app_label)s_%(class)s_not_cell_culture",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.material or self.tissue} of {self.batch}"
+
+
+class ProductionRun(TimeStampedModel):
+    """The upstream culture of a cell-culture batch: vessel, medium, cells and harvest."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.PROTECT, related_name="production_run")
+    vessel_type = models.CharField(max_length=20, choices=choices(VesselType), blank=True)
+    vessel = models.CharField(max_length=TEXT, blank=True)
+    surface_area = QuantityField("area")
+    working_volume = QuantityField("volume")
+    base_medium = models.CharField(max_length=TEXT, blank=True)
+    supplement_type = models.CharField(max_length=20, choices=choices(SupplementType), blank=True)
+    supplement_concentration = QuantityField("fraction")
+    ev_depletion_method = models.CharField(max_length=TEXT, blank=True)
+    ev_depletion_g_force = QuantityField("g_force")
+    ev_depletion_duration = QuantityField("duration")
+    ev_depletion_verified = models.BooleanField(null=True, blank=True)
+    passage_number = QuantityField("count")
+    population_doublings = QuantityField("number")
+    seeding_density = QuantityField("cell_density")
+    seeded_cells = QuantityField("cell_count")
+    confluence_at_harvest = QuantityField("fraction")
+    cell_count_at_harvest = QuantityField("cell_count")
+    viability_at_harvest = QuantityField("fraction")
+    viability_method = models.CharField(max_length=TEXT, blank=True)
+    temperature = QuantityField("temperature")
+    o2 = QuantityField("fraction", verbose_name="O2")
+    co2 = QuantityField("fraction", verbose_name="CO2")
+    treatment = models.CharField(max_length=TEXT, blank=True)
+    conditioning_started_at = models.DateTimeField(null=True, blank=True)
+    conditioning_ended_at = models.DateTimeField(null=True, blank=True)
+    harvest_volume = QuantityField("volume")
+    harvest_hold_duration = QuantityField("duration")
+    harvest_hold_temperature = QuantityField("temperature")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(conditioning_started_at__isnull=True)
+                | Q(conditioning_ended_at__isnull=True)
+                | Q(conditioning_ended_at__gte=F("conditioning_started_at")),
+                name="%(app_label)s_%(class)s_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"production of {self.batch}"
+
+
+class IsolationStep(TimeStampedModel):
+    """One step of a batch's isolation, in order, with its method's parameters.
+
+    `parameters` holds the method's parameter set as the batch-record format writes it
+    (each quantity with value, unit, canonical value and reported text), checked by
+    `evqc.batch_record.PARAMETERS[method]` on every write.
+    """
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="isolation_steps")
+    order = models.PositiveIntegerField()
+    method = models.CharField(max_length=30, choices=choices(IsolationMethod))
+    purpose = models.CharField(
+        max_length=20, choices=choices(StepPurpose), default=StepPurpose.SEPARATION
+    )
+    performed_at = models.DateTimeField(null=True, blank=True)
+    input_volume = QuantityField("volume")
+    output_volume = QuantityField("volume")
+    parameters = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["batch", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "order"], name="%(app_label)s_%(class)s_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(order__gte=1), name="%(app_label)s_%(class)s_order_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} step {self.order}: {self.method}"
+
+
+class EngineeringStep(TimeStampedModel):
+    """Cargo loading or surface modification of a batch's EVs."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="engineering_steps")
+    position = models.PositiveIntegerField()
+    method = models.CharField(max_length=30, choices=choices(LoadingMethod))
+    cargo = models.CharField(max_length=TEXT, blank=True)
+    cargo_type = models.CharField(max_length=TEXT, blank=True)
+    cargo_amount = QuantityField("mass")
+    surface_modification = models.CharField(max_length=TEXT, blank=True)
+    voltage = QuantityField("voltage")
+    duration = QuantityField("duration")
+    temperature = QuantityField("temperature")
+    loading_efficiency = QuantityField("fraction")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "position"], name="%(app_label)s_%(class)s_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} of {self.batch}"
+
+
+class Storage(TimeStampedModel):
+    """How a batch's EV preparation is kept: temperature, formulation, container, thaws."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.PROTECT, related_name="storage")
+    temperature = QuantityField("temperature")
+    buffer = models.CharField(max_length=TEXT, blank=True)
+    cryoprotectant = models.CharField(max_length=TEXT, blank=True)
+    cryoprotectant_concentration = QuantityField("fraction")
+    container = models.CharField(max_length=TEXT, blank=True)
+    fill_volume = QuantityField("volume")
+    freeze_thaw_cycles = QuantityField("count")
+    stored_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "storage"
+
+    def __str__(self) -> str:
+        return f"storage of {self.batch}"
+
+
+class Aliquot(TimeStampedModel):
+    """A portion of a batch in its own container."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="aliquots")
+    label = models.CharField(max_length=40)
+    volume = QuantityField("volume")
+    location = models.CharField(max_length=TEXT, blank=True)
+    freeze_thaw_cycles = QuantityField("count")
+    status = models.CharField(max_length=20, choices=ALIQUOT_STATUSES, default="available")
+
+    class Meta:
+        ordering = ["batch", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "label"], name="%(app_label)s_%(class)s_label"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch}/{self.label}"
+
+
+class RuleException(TimeStampedModel):
+    """A justified exception to a reporting rule for one batch (MISEV2018 §6): the gap
+    stays visible as "excepted", with who recorded it, when and why."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="rule_exceptions")
+    rule = models.CharField(max_length=40)
+    justification = models.TextField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+
+    class Meta:
+        ordering = ["batch", "rule"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "rule"], name="%(app_label)s_%(class)s_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} excepted for {self.batch}"
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when and why: written by the service that made the change, in
+    the same transaction. Never updated or deleted.
+
+    `batch` keeps its id without a database constraint, so the trail of a batch outlives
+    the batch; `actor_name` keeps the name the actor had at the time.
+    """
+
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    actor_name = models.CharField(max_length=TEXT)
+    action = models.CharField(max_length=100, db_index=True)
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="audit_events", null=True)
+    batch = models.ForeignKey(
+        Batch,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="audit_events",
+        null=True,
+    )
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=TEXT)
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_name}: {self.action}"

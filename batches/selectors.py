@@ -1,0 +1,172 @@
+"""Reading batches: always through the acting user's labs, with the queries each page,
+endpoint or check needs decided here (a fixed number, whatever the batch holds).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from assays.models import AssayRun
+from assays.services import result_part
+from batches.access import User
+from batches.models import Batch, Lab, LabMembership, Product
+from batches.records import part_of
+from batches.services import isolation_step_part
+from evqc import batch_record as record
+from evqc.exceptions import BatchErrorCode, NotFound
+from evqc.vocabulary import SourceKind
+
+NO_BATCH = "No batch {lot}."
+
+
+def labs_of(user: User) -> QuerySet[Lab]:
+    """The labs the user is a member of."""
+    if not user.is_authenticated:
+        return Lab.objects.none()
+    return Lab.objects.filter(memberships__user=user)
+
+
+def batch_list(*, user: User) -> QuerySet[Batch]:
+    """Batches of the user's labs, with what a list shows."""
+    return (
+        Batch.objects.filter(lab__memberships__user=user)
+        .select_related("lab", "product")
+        .order_by("-created_at", "lot_number")
+    )
+
+
+def product_list(*, user: User) -> QuerySet[Product]:
+    return Product.objects.filter(lab__memberships__user=user).select_related("lab")
+
+
+def membership_list(*, user: User) -> QuerySet[LabMembership]:
+    return LabMembership.objects.filter(user=user).select_related("lab")
+
+
+def batch_get(*, user: User, lot_number: str) -> Batch:
+    """The batch with this lot number, if it is in one of the user's labs; another lab's
+    batch is as unknown as a batch that does not exist."""
+    batch = batch_list(user=user).filter(lot_number=lot_number).first()
+    if batch is None:
+        raise NotFound(NO_BATCH.format(lot=lot_number), BatchErrorCode.NOT_FOUND)
+    return batch
+
+
+def _record_queryset() -> QuerySet[Batch]:
+    runs = AssayRun.objects.select_related("instrument", "isolation_step", "aliquot")
+    return Batch.objects.select_related(
+        "lab", "product", "cell_source", "source_sample", "production_run", "storage"
+    ).prefetch_related(
+        "isolation_steps",
+        "engineering_steps",
+        "aliquots",
+        "parent_links__parent",
+        "rule_exceptions",
+        Prefetch("assay_runs", queryset=runs),
+        "assay_runs__results",
+        "assay_runs__markers",
+        "assay_runs__images",
+        "assay_runs__size_distributions",
+    )
+
+
+def batch_record_get(*, user: User, lot_number: str) -> record.BatchRecord:
+    """Everything recorded about a batch, as one in-memory batch record (what the
+    guidelines engine, the reports and `export_batch` read), in 12 queries."""
+    batch = batch_get(user=user, lot_number=lot_number)
+    return batch_record_of(_record_queryset().get(pk=batch.pk))
+
+
+def batch_record_for_lot(lot_number: str) -> record.BatchRecord:
+    """The record of a batch for system jobs (management commands, Celery checks),
+    which act for every lab."""
+    batch = _record_queryset().filter(lot_number=lot_number).first()
+    if batch is None:
+        raise NotFound(NO_BATCH.format(lot=lot_number), BatchErrorCode.NOT_FOUND)
+    return batch_record_of(batch)
+
+
+def batch_record_of(batch: Batch) -> record.BatchRecord:
+    """The record of a batch loaded with `_record_queryset` (no further queries)."""
+    document: dict[str, Any] = {
+        "schema": record.SCHEMA,
+        "lot_number": batch.lot_number,
+        "product": {"code": batch.product.code, "name": batch.product.name},
+        "status": batch.status,
+        "held_from": batch.held_from or None,
+        "preparation_term": batch.preparation_term or None,
+        "description": batch.description,
+        "evtrack_id": batch.evtrack_id,
+        "parents": [
+            {
+                "lot_number": link.parent.lot_number,
+                "relation": link.relation,
+                "volume": link.volume,
+            }
+            for link in batch.parent_links.all()
+        ],
+        "source": _source(batch),
+        "production": _part_or_none(record.Production, batch, "production_run"),
+        "isolation_steps": [isolation_step_part(step) for step in batch.isolation_steps.all()],
+        "engineering": [
+            part_of(record.Engineering, step) for step in batch.engineering_steps.all()
+        ],
+        "storage": _part_or_none(record.Storage, batch, "storage"),
+        "aliquots": [part_of(record.Aliquot, aliquot) for aliquot in batch.aliquots.all()],
+        "assays": [_assay(run) for run in batch.assay_runs.all()],
+        "exceptions": [
+            {"rule": exception.rule, "justification": exception.justification}
+            for exception in batch.rule_exceptions.all()
+        ],
+    }
+    return record.BatchRecord.model_validate(document)
+
+
+def _part_or_none(part: type[record.Part], batch: Batch, relation: str) -> Any:
+    row = getattr(batch, relation, None)
+    return None if row is None else part_of(part, row)
+
+
+def _source(batch: Batch) -> Any:
+    if batch.source_kind == SourceKind.CELL_CULTURE and batch.cell_source is not None:
+        return part_of(record.CellCultureSource, batch.cell_source, kind="cell_culture")
+    sample = getattr(batch, "source_sample", None)
+    if sample is None:
+        return None
+    part = record.BiofluidSource if sample.kind == SourceKind.BIOFLUID else record.TissueSource
+    return part_of(part, sample)
+
+
+def _assay(run: AssayRun) -> dict[str, Any]:
+    return {
+        "method": run.method,
+        "instrument": run.instrument.name if run.instrument else "",
+        "operator": run.operator,
+        "performed_at": run.performed_at,
+        "sop_reference": run.sop_reference,
+        "sample_stage": run.sample_stage,
+        "isolation_step": run.isolation_step.order if run.isolation_step else None,
+        "aliquot": run.aliquot.label if run.aliquot else "",
+        "dilution_factor": run.dilution_factor,
+        "software_version": run.software_version,
+        "settings": run.settings,
+        "lysis_buffer": run.lysis_buffer,
+        "reducing": run.reducing,
+        "raw_file": {
+            "name": run.raw_file_name,
+            "sha256": run.raw_file_sha256,
+            "size": run.raw_file_size,
+        }
+        if run.raw_file_sha256
+        else None,
+        "notes": run.notes,
+        "results": [result_part(result) for result in run.results.all()],
+        "markers": [part_of(record.Marker, marker) for marker in run.markers.all()],
+        "images": [part_of(record.Image, image) for image in run.images.all()],
+        "size_distributions": [
+            part_of(record.SizeDistribution, distribution)
+            for distribution in run.size_distributions.all()
+        ],
+    }
