@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# A local, single-user evqc: SQLite and Celery tasks run eagerly in the web process.
+# A local, single-user evqc with the demo lab's products and batches: SQLite, and Celery
+# tasks run eagerly in the web process.
 run: export DJANGO_DEBUG ?= True
 run: $(STAMP)
 	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
 	$(PY) manage.py demo_login
 	$(PY) manage.py runserver 127.0.0.1:8000
 

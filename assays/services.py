@@ -374,6 +374,8 @@ def assay_runs_create(
     steps: dict[int, IsolationStep] | None = None,
     aliquots: dict[str, Aliquot] | None = None,
     first_position: int | None = None,
+    instruments: dict[str, Instrument] | None = None,
+    specifications: dict[tuple[str, str], Specification] | None = None,
 ) -> list[AssayRun]:
     """Store assay runs and their results, markers, images and distributions with one
     insert per table (the caller holds the transaction, the lock and the audit event).
@@ -386,10 +388,11 @@ def assay_runs_create(
         steps = {step.order: step for step in IsolationStep.objects.filter(batch=batch)}
     if aliquots is None:
         aliquots = {aliquot.label: aliquot for aliquot in Aliquot.objects.filter(batch=batch)}
-    instruments = instruments_for(
-        batch.lab, {assay.instrument for assay in assays}, acting_user=acting_user
-    )
-    specs = specifications_in_force(batch.product)
+    if instruments is None:
+        instruments = instruments_for(
+            batch.lab, {assay.instrument for assay in assays}, acting_user=acting_user
+        )
+    specs = specifications_in_force(batch.product) if specifications is None else specifications
     start = first_position
     if start is None:
         start = AssayRun.objects.filter(batch=batch).aggregate(Max("position"))["position__max"]

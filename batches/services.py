@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from assays.services import assay_runs_create
+from assays.services import assay_runs_create, instruments_for, specifications_in_force
 from batches.access import (
     User,
     batch_for_change,
@@ -92,6 +92,7 @@ STEP_IN_USE = "Isolation step {order} of batch {lot} has assay runs that name it
 ALIQUOT_EXISTS = 'Batch {lot} already has an aliquot "{label}".'
 EXCEPTION_EXISTS = "Batch {lot} already has an exception for {rule}."
 NOT_SUPERUSER = "Only a site administrator creates labs."
+HELD_ONLY_WHEN_QUARANTINED = "only a quarantined batch is held from a status"
 UNKNOWN_CHANGE = "{fields} cannot be changed here; this changes {allowed}."
 LAST_ADMIN = "{user} is the last admin of lab {lab}; make someone else admin first."
 
@@ -961,64 +962,136 @@ def rule_exception_withdraw(row: RuleException, *, acting_user: User, reason: st
 # ------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def batch_record_import(document: object, *, lab: Lab, acting_user: User) -> Batch:
-    """Create a batch, with everything it holds, from a batch-record document: all of it
-    or, on the first refusal, nothing. Errors name the JSON path they are about.
+    """Create a batch, with everything it holds, from one batch-record document
+    (`BatchRecordImporter.import_record`)."""
+    return BatchRecordImporter(lab=lab, acting_user=acting_user).import_record(document)
 
-    The batch keeps the status the record gives (a record carries its history, as in a
-    migration); its product must exist in the lab unless the importer is a lab admin,
-    who registers it. One audit event holds the whole record as imported.
+
+class BatchRecordImporter:
+    """Imports batch records into a lab, each record whole or not at all.
+
+    The batch keeps the status its record gives (a record carries its history, as in a
+    migration). Its product must exist in the lab unless the importer is a lab admin, who
+    registers it; its cell source and instruments are matched by name or registered.
+    One audit event holds each record as stored.
+
+    An importer serves one run of many records (a command with many files, a bulk
+    request): it checks the role once and reads each product, cell source, instrument
+    and the specifications in force once. A refused record rolls back its own rows, so
+    the importer forgets what it had read in that record's transaction.
     """
-    batch_record = (
-        document
-        if isinstance(document, record.BatchRecord)
-        else record.parse_batch_record(document)
-    )
-    role = require_role(acting_user, lab, LabRole.ANALYST, what="import batch records")
-    product = _product_for(lab, batch_record.product, role=role, acting_user=acting_user)
-    _check_lot_is_new(batch_record.lot_number)
-    parents = _parents_for(lab, batch_record, product)
-    batch = Batch(
-        lab=lab,
-        product=product,
-        lot_number=batch_record.lot_number,
-        status=batch_record.status.value,
-        held_from=batch_record.held_from.value if batch_record.held_from else "",
-        source_kind=batch_record.source_kind.value if batch_record.source_kind else "",
-        preparation_term=batch_record.preparation_term.value
-        if batch_record.preparation_term
-        else "",
-        description=batch_record.description,
-        evtrack_id=batch_record.evtrack_id,
-        created_by=_user(acting_user),
-    )
-    if batch_record.held_from and batch_record.status != S.QUARANTINED:
-        raise _refuse(
-            "held_from", "only a quarantined batch is held from a status", BatchErrorCode.INVALID
+
+    def __init__(self, *, lab: Lab, acting_user: User) -> None:
+        self.lab = lab
+        self.acting_user = acting_user
+        self.role: LabRole | None = None
+        self._forget()
+
+    def _forget(self) -> None:
+        self.products: dict[str, Product] = {}
+        self.cell_sources: dict[str, CellSource] = {}
+        self.instruments: dict[str, Any] = {}
+        self.specifications: dict[int, dict[tuple[str, str], Any]] = {}
+
+    def import_record(self, document: object) -> Batch:
+        """Store one record (a parsed JSON document or a BatchRecord); errors name the JSON
+        path they are about."""
+        batch_record = (
+            document
+            if isinstance(document, record.BatchRecord)
+            else record.parse_batch_record(document)
         )
-    source = batch_record.source
-    if isinstance(source, record.CellCultureSource):
-        batch.cell_source = cell_source_for(lab, source, acting_user=acting_user)
-    batch.save()
-    steps, aliquots = _import_parts(batch, batch_record, parents)
-    assay_runs_create(
-        batch,
-        batch_record.assays,
-        acting_user=acting_user,
-        steps=steps,
-        aliquots=aliquots,
-        first_position=0,
-    )
-    audit(
-        actor=acting_user,
-        action="evqc.batch.imported",
-        obj=batch,
-        lab=lab,
-        batch=batch,
-        after=batch_record,
-    )
-    return batch
+        if self.role is None:
+            self.role = require_role(
+                self.acting_user, self.lab, LabRole.ANALYST, what="import batch records"
+            )
+        try:
+            with transaction.atomic():
+                return self._store(batch_record)
+        except Exception:
+            self._forget()
+            raise
+
+    def _store(self, batch_record: record.BatchRecord) -> Batch:
+        lab, acting_user = self.lab, self.acting_user
+        product = self._product(batch_record.product)
+        _check_lot_is_new(batch_record.lot_number)
+        parents = _parents_for(lab, batch_record, product)
+        if batch_record.held_from and batch_record.status != S.QUARANTINED:
+            raise _refuse("held_from", HELD_ONLY_WHEN_QUARANTINED, BatchErrorCode.INVALID)
+        batch = Batch(
+            lab=lab,
+            product=product,
+            lot_number=batch_record.lot_number,
+            status=batch_record.status.value,
+            held_from=batch_record.held_from.value if batch_record.held_from else "",
+            source_kind=batch_record.source_kind.value if batch_record.source_kind else "",
+            preparation_term=(
+                batch_record.preparation_term.value if batch_record.preparation_term else ""
+            ),
+            description=batch_record.description,
+            evtrack_id=batch_record.evtrack_id,
+            created_by=_user(acting_user),
+        )
+        source = batch_record.source
+        if isinstance(source, record.CellCultureSource):
+            batch.cell_source = self._cell_source(source)
+        batch.save()
+        steps, aliquots = _import_parts(batch, batch_record, parents)
+        assay_runs_create(
+            batch,
+            batch_record.assays,
+            acting_user=acting_user,
+            steps=steps,
+            aliquots=aliquots,
+            first_position=0,
+            instruments=self._instruments({assay.instrument for assay in batch_record.assays}),
+            specifications=self._specifications(product),
+        )
+        audit(
+            actor=acting_user,
+            action="evqc.batch.imported",
+            obj=batch,
+            lab=lab,
+            batch=batch,
+            after=batch_record,
+        )
+        return batch
+
+    def _product(self, ref: record.ProductRef) -> Product:
+        if ref.code not in self.products:
+            self.products[ref.code] = _product_for(
+                self.lab, ref, role=self.role or LabRole.VIEWER, acting_user=self.acting_user
+            )
+        product = self.products[ref.code]
+        if product.name != ref.name:
+            message = PRODUCT_NAMED.format(
+                code=ref.code, name=product.name, lab=self.lab.code, given=ref.name
+            )
+            raise _refuse("product.name", message, BatchErrorCode.INVALID)
+        return product
+
+    def _cell_source(self, source: record.CellCultureSource) -> CellSource:
+        known = self.cell_sources.get(source.name)
+        if known is not None and source == part_of(
+            record.CellCultureSource, known, kind="cell_culture"
+        ):
+            return known
+        cell_source = cell_source_for(self.lab, source, acting_user=self.acting_user)
+        self.cell_sources[source.name] = cell_source
+        return cell_source
+
+    def _instruments(self, names: set[str]) -> dict[str, Any]:
+        missing = {name for name in names if name and name not in self.instruments}
+        if missing:
+            self.instruments |= instruments_for(self.lab, missing, acting_user=self.acting_user)
+        return self.instruments
+
+    def _specifications(self, product: Product) -> dict[tuple[str, str], Any]:
+        if product.pk not in self.specifications:
+            self.specifications[product.pk] = specifications_in_force(product)
+        return self.specifications[product.pk]
 
 
 def _import_parts(
@@ -1064,7 +1137,7 @@ def _import_parts(
 def _product_for(lab: Lab, ref: record.ProductRef, *, role: LabRole, acting_user: User) -> Product:
     product = Product.objects.filter(lab=lab, code=ref.code).first()
     if product is None:
-        if role != LabRole.ADMIN:
+        if role.rank < LabRole.ADMIN.rank:
             raise _refuse(
                 "product.code",
                 NO_PRODUCT.format(lab=lab.code, code=ref.code),
@@ -1079,11 +1152,6 @@ def _product_for(lab: Lab, ref: record.ProductRef, *, role: LabRole, acting_user
             lab=lab,
             after={"code": ref.code, "name": ref.name},
         )
-    elif product.name != ref.name:
-        message = PRODUCT_NAMED.format(
-            code=ref.code, name=product.name, lab=lab.code, given=ref.name
-        )
-        raise _refuse("product.name", message, BatchErrorCode.INVALID)
     return product
 
 

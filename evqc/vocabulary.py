@@ -181,12 +181,6 @@ class ResultBasis(LabelledEnum):
     STOCK = "stock"
 
 
-class MarkerDetection(LabelledEnum):
-    DETECTED = "detected"
-    NOT_DETECTED = "not_detected"
-    WEAK = "weak"
-
-
 class ImageField(LabelledEnum):
     WIDE = "wide"
     CLOSE_UP = "close_up"

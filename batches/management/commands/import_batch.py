@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from batches.models import Lab
-from batches.services import batch_record_import
+from batches.services import BatchRecordImporter
 from evqc.exceptions import EVQCError
 
 NO_LAB = "There is no lab {code}."
@@ -33,6 +33,7 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(NO_USER.format(name=options["user"]))
         lab = self._lab(user, options["lab"])
+        importer = BatchRecordImporter(lab=lab, acting_user=user)
         failed = 0
         for path in options["files"]:
             try:
@@ -42,7 +43,7 @@ class Command(BaseCommand):
                 failed += 1
                 continue
             try:
-                batch = batch_record_import(document, lab=lab, acting_user=user)
+                batch = importer.import_record(document)
             except EVQCError as error:
                 failed += 1
                 self.stderr.write(f"{path}: not imported.")
