@@ -43,7 +43,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, core_schema
 
-from evqc.exceptions import EVQCError
+from evqc.exceptions import EVQCError, number_text
 from evqc.units import (
     MAX_UNIT_LENGTH,
     QuantityValue,
@@ -51,6 +51,7 @@ from evqc.units import (
     convert,
     kind_named,
     parse_quantity,
+    split_number,
 )
 from evqc.vocabulary import (
     ATTRIBUTES,
@@ -93,6 +94,7 @@ NO_SUCH_ALIQUOT = 'there is no aliquot "{label}" in this record'
 DUPLICATE_ALIQUOT = 'aliquot "{label}" appears more than once'
 DUPLICATE_PARENT = "batch {lot} is named as a parent more than once"
 OWN_PARENT = "a batch cannot be its own parent"
+HELD_ONLY_WHEN_QUARANTINED = "only a quarantined batch is held from a status"
 DUPLICATE_EXCEPTION = "rule {rule} has more than one exception"
 NOT_REPORTED_BY = "{method} does not report {attribute}; it reports {reported}"
 NO_MARKERS = "{method} records no marker results; markers come from {methods}"
@@ -110,6 +112,7 @@ MEASURED_NEEDS_DILUTION = (
     "a measured (diluted) {attribute} needs the assay's dilution_factor to give the stock value"
 )
 BASIS_ONLY_DILUTES = "{attribute} does not change with dilution, so it has no basis"
+BIN_UNIT = '"{unit}" is not a unit of {label}; expected a unit such as "{example}"'
 BINS_LENGTHS = "bin_centres has {centres} values but bin_values has {values}"
 BINS_NOT_INCREASING = "bin_centres must increase; value {index} is not above the one before"
 BINS_NEGATIVE = "bin_values[{index}] is negative"
@@ -208,13 +211,14 @@ class QuantityOf:
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
         kind = kind_named(self.kind)
-        return {
-            "description": f'{kind.label}; canonical unit "{kind.unit_label}"',
-            "oneOf": [
-                dict(_QUANTITY_REF_PLACEHOLDER),
-                {"type": "string", "examples": [kind.example]},
-            ],
-        }
+        forms: list[dict[str, Any]] = [
+            dict(_QUANTITY_REF_PLACEHOLDER),
+            {"type": "string", "examples": [kind.example]},
+            {"type": "null"},
+        ]
+        if kind.takes_bare_numbers:  # a dilution factor of 200, 3 freeze-thaw cycles
+            forms.append({"type": "number"})
+        return {"description": f'{kind.label}; canonical unit "{kind.unit_label}"', "oneOf": forms}
 
 
 def Q(kind: str) -> Any:
@@ -285,6 +289,15 @@ def json_path(loc: Iterable[str | int], given: object) -> str:
     return path
 
 
+# What a key whose text has a fixed form looks like (pydantic would show the pattern).
+FORMS = {
+    "lot_number": "is not a lot number: letters, digits, '.', '_' and '-', at most 64, "
+    "starting with a letter or digit",
+    "code": "is not a product code: letters, digits, '.', '_' and '-', at most 40, starting "
+    "with a letter or digit",
+    "rule": 'is not a rule id such as "M18-MRK-01" (see docs/guidelines.md)',
+    "sha256": "is not a SHA-256 digest (64 lower-case hexadecimal digits)",
+}
 # pydantic's words where a lab or an integrator needs more to act on.
 CLEARER_MESSAGES = {
     "timezone_aware": "needs a time zone, e.g. 2026-03-01T10:00:00Z or +01:00",
@@ -295,10 +308,23 @@ CLEARER_MESSAGES = {
 
 def errors_by_path(error: ValidationError, given: object) -> dict[str, list[dict[str, str]]]:
     fields: dict[str, list[dict[str, str]]] = {}
-    for detail in error.errors(include_url=False, include_context=False):
+    for detail in error.errors(include_url=False):
         path = json_path(detail["loc"], given)
-        message = CLEARER_MESSAGES.get(detail["type"], detail["msg"])
-        fields.setdefault(path, []).append({"message": message, "code": detail["type"]})
+        code, message = detail["type"], CLEARER_MESSAGES.get(detail["type"], detail["msg"])
+        context = detail.get("ctx", {})
+        if code == "string_pattern_mismatch":
+            message = FORMS.get(str(detail["loc"][-1]), message)
+        elif code in {"union_tag_not_found", "union_tag_invalid"}:
+            # "Unable to extract tag using discriminator 'method'": name the key itself.
+            key = str(context.get("discriminator", "")).strip("'")
+            path = f"{path}.{key}" if path else key
+            if code == "union_tag_not_found":
+                code, message = "missing", CLEARER_MESSAGES["missing"]
+            else:
+                message = f"is not one of {context.get('expected_tags', '')}"
+        elif code == "too_long" and "max_length" in context:
+            message = f"has too many items: at most {context['max_length']} are accepted"
+        fields.setdefault(path, []).append({"message": message, "code": code})
     return fields
 
 
@@ -798,19 +824,26 @@ class Result(Part):
                 if self.qualifier and self.qualifier != qualifier:
                     refusals.add(("qualifier",), "conflict", "contradicts the value", value)
                 self.qualifier = qualifier  # type: ignore[assignment]
-            given: object = (text, unit) if unit else text
-            if unit and _has_unit(text):
-                message = VALUE_HAS_ITS_OWN_UNIT.format(value=value)
-                refusals.add(("unit",), "unit_twice", message, unit)
-                return
+            given: object = text
+            if unit:
+                try:
+                    _, rest = split_number(text)
+                except UnitError:
+                    rest = text
+                if rest:
+                    message = VALUE_HAS_ITS_OWN_UNIT.format(value=value)
+                    refusals.add(("unit",), "unit_twice", message, unit)
+                    return
+                given = f"{text} {unit}"
         else:  # read as text so that a message shows "2.1e11 nm", not a tuple
-            given = f"{value!r} {unit}".strip()
+            given = f"{number_text(value)} {unit}".strip()
         try:
             quantity = read_quantity(given, kind)
         except PydanticCustomError as error:
             refusals.add(("value",), error.type, error.message(), value)
             return
-        reported = self.reported_text or (value if isinstance(value, str) else None)
+        as_written = f"{value.strip()} {unit}".strip() if isinstance(value, str) else None
+        reported = self.reported_text or as_written
         if reported:
             quantity = quantity._replace(reported=reported)
         # Private attributes are slow to reach on a pydantic model: fill a local dict.
@@ -840,14 +873,6 @@ class Result(Part):
         )
 
 
-def _has_unit(text: str) -> bool:
-    try:
-        float(text.replace(",", ""))
-    except ValueError:
-        return True
-    return False
-
-
 class Marker(Part):
     """A protein probed in an assay run (MISEV2018 §4b), and the antibody and load used."""
 
@@ -874,6 +899,8 @@ class Image(Part):
     caption: Text = ""
 
 
+# Bins that hold a concentration, so a dilution changes them as it changes a result.
+DILUTING_BINS = frozenset({"concentration_density", "concentration"})
 BIN_KINDS = {
     "concentration_density": "size_density",
     "concentration": "particle_concentration",
@@ -889,7 +916,9 @@ class SizeDistribution(Part):
     basis: ResultBasis | None = None
     bin_quantity: Literal["concentration_density", "concentration", "percentage", "count"]
     centre_unit: Annotated[str, StringConstraints(max_length=MAX_UNIT_LENGTH)] = "nm"
-    value_unit: Annotated[str, StringConstraints(max_length=MAX_UNIT_LENGTH)] = ""
+    value_unit: Annotated[str, StringConstraints(max_length=MAX_UNIT_LENGTH)] = Field(
+        description='The unit of bin_values, e.g. "particle/mL/nm", "%" or "particle"'
+    )
     bin_centres: Annotated[list[float], Field(max_length=MAX_BINS)]
     bin_values: Annotated[list[float], Field(max_length=MAX_BINS)]
 
@@ -901,9 +930,13 @@ class SizeDistribution(Part):
             ("value_unit", BIN_KINDS[self.bin_quantity], self.value_unit),
         ):
             try:
-                read_quantity((1.0, unit), kind)
-            except PydanticCustomError as error:
-                refusals.add((name,), error.type, error.message(), unit)
+                parse_quantity((1.0, unit), kind)
+            except UnitError as error:
+                described = kind_named(kind)
+                message = BIN_UNIT.format(
+                    unit=unit, label=described.label, example=described.unit_label or "particle"
+                )
+                refusals.add((name,), error.code, message, unit)
         centres, values = self.bin_centres, self.bin_values
         if len(centres) != len(values):
             message = BINS_LENGTHS.format(centres=len(centres), values=len(values))
@@ -977,6 +1010,10 @@ class Assay(Part):
         info = self.method.info
         for index, result in enumerate(self.results):
             self._check_result(index, result, info.attributes, refusals)
+        for index, distribution in enumerate(self.size_distributions):
+            if distribution.bin_quantity in DILUTING_BINS:
+                loc = ("size_distributions", index, "basis")
+                self._check_basis(loc, distribution.basis, "size distribution", refusals)
         if self.markers and not info.markers:
             methods = ", ".join(m.value for m in AssayMethod if m.info.markers)
             message = NO_MARKERS.format(method=self.method.value, methods=methods)
@@ -988,7 +1025,7 @@ class Assay(Part):
         if self.isolation_step is not None and self.sample_stage != SampleStage.IN_PROCESS:
             refusals.add(("sample_stage",), "stage", STEP_ONLY_IN_PROCESS, self.sample_stage)
         if self.sample_stage == SampleStage.IN_PROCESS and self.isolation_step is None:
-            refusals.add(("isolation_step",), "missing", IN_PROCESS_NEEDS_STEP, None)
+            refusals.add(("isolation_step",), "missing_step", IN_PROCESS_NEEDS_STEP, None)
         refusals.raise_any()
         return self
 
@@ -1005,15 +1042,21 @@ class Assay(Part):
             refusals.add((*loc, "attribute"), "not_reported", message, result.attribute)
             return
         attribute = ATTRIBUTES[result.attribute]
-        if not attribute.dilutes:
-            return
+        if attribute.dilutes:
+            self._check_basis((*loc, "basis"), result.basis, attribute.label, refusals)
+
+    def _check_basis(
+        self, loc: tuple[str | int, ...], basis: ResultBasis | None, what: str, refusals: Refusals
+    ) -> None:
+        """A value that dilution changes says whether it is the diluted sample's or the
+        stock's (the NTA trap: some instruments multiply by the dilution, some do not)."""
         dilution = self.dilution_factor.value if self.dilution_factor else 1.0
-        if result.basis is None and dilution != 1.0:
-            message = NEEDS_BASIS.format(dilution=dilution, attribute=attribute.label)
-            refusals.add((*loc, "basis"), "missing_basis", message, None)
-        elif result.basis == ResultBasis.MEASURED and self.dilution_factor is None:
-            message = MEASURED_NEEDS_DILUTION.format(attribute=attribute.label)
-            refusals.add((*loc, "basis"), "missing_dilution", message, result.basis)
+        if basis is None and dilution != 1.0:
+            message = NEEDS_BASIS.format(dilution=dilution, attribute=what)
+            refusals.add(loc, "missing_basis", message, None)
+        elif basis == ResultBasis.MEASURED and self.dilution_factor is None:
+            message = MEASURED_NEEDS_DILUTION.format(attribute=what)
+            refusals.add(loc, "missing_dilution", message, basis)
 
 
 class RuleException(Part):
@@ -1061,6 +1104,8 @@ class BatchRecord(Part):
         if self.production is not None and source_kind not in (None, SourceKind.CELL_CULTURE):
             message = ONLY_CELL_CULTURE.format(kind=source_kind)
             refusals.add(("production",), "not_cell_culture", message, None)
+        if self.held_from is not None and self.status != BatchStatus.QUARANTINED:
+            refusals.add(("held_from",), "not_held", HELD_ONLY_WHEN_QUARANTINED, self.held_from)
         orders: set[int] = set()
         for index, step in enumerate(self.isolation_steps):
             if step.order in orders:

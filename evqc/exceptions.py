@@ -5,6 +5,7 @@ The API turns every `EVQCError` into `{"message", "code", "extra"}`; forms show
 value, codes for the integrator whose script sent it.
 """
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -56,10 +57,32 @@ class UnitError(EVQCError, ValueError):
 
 
 def _shown(given: object) -> str:
-    """How a given value appears in a message: text quoted, anything else as repr."""
+    """How a given value appears in a message: text quoted; a value with its unit as the
+    lab would write it ("-1 mL"); anything else as repr."""
+    if isinstance(given, Mapping) and "value" in given:
+        given = f"{number_text(given['value'])} {given.get('unit') or ''}".strip()
+    elif isinstance(given, tuple | list) and len(given) == 2:
+        given = f"{number_text(given[0])} {given[1] or ''}".strip()
     if isinstance(given, str):
         return f'"{given[:80]}…"' if len(given) > 80 else f'"{given}"'
     return repr(given)[:80]
+
+
+def number_text(value: object) -> str:
+    """A number as a lab writes it: 2.1e11 rather than 210000000000.0, 100 not 100.0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e6:
+        return str(int(value))
+    text = repr(value)
+    if isinstance(value, float) and abs(value) >= 1e6 and "e" not in text and "." in text:
+        whole, _, fraction = text.partition(".")
+        if fraction == "0":  # 210000000000.0 -> 2.1e11
+            digits = whole.lstrip("-").rstrip("0")
+            sign = "-" if value < 0 else ""
+            mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+            return f"{sign}{mantissa}e{len(whole.lstrip('-')) - 1}"
+    return text
 
 
 class SpecErrorCode(StrEnum):

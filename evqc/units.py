@@ -49,6 +49,7 @@ __all__ = [
     "kind_named",
     "parse_quantity",
     "pint_parse_count",
+    "split_number",
     "ureg",
 ]
 
@@ -334,6 +335,18 @@ def parse_quantity(given: object, kind: QuantityKind | str, *, field: str = "") 
             code, field=field, given=given, problem=problem, expected=kind.expected
         ) from None
     return QuantityValue(value, unit, canonical, kind, reported)
+
+
+def split_number(text: str, *, field: str = "") -> tuple[float, str]:
+    """The number at the start of `text` and what follows it ("1.2x10^11 /mL" ->
+    (1.2e11, "/mL")), read as `parse_quantity` reads it; UnitError if there is none."""
+    try:
+        return _read_text(text)
+    except _Refused as refused:
+        code, problem = refused.refusal
+        raise UnitError(
+            code, field=field, given=text, problem=problem, expected="a number"
+        ) from None
 
 
 def _convert(value: float, spelling: str, kind: QuantityKind) -> tuple[float, str]:
