@@ -37,6 +37,7 @@ from evqc.specs import Limits, Qualifier, Verdict, check_limits, outcome_verdict
 from evqc.units import QuantityValue, UnitError
 from evqc.vocabulary import ATTRIBUTES, AssayMethod, LabRole, ResultBasis
 
+UNKNOWN_METHOD = '"{method}" is not an assay method evqc knows; expected one of {methods}.'
 UNKNOWN_ATTRIBUTE = '"{attribute}" is not an attribute evqc knows.'
 METHOD_DOES_NOT_REPORT = (
     "{method} does not report {attribute}, so a specification cannot bind them."
@@ -55,6 +56,21 @@ SPEC_IN_FORCE = (
     "(version {version}); revise that one instead."
 )
 SPEC_RETIRED = "This specification was retired on {date}; revise the one in force."
+REVISABLE = (
+    "lower_limit",
+    "upper_limit",
+    "lower_inclusive",
+    "upper_inclusive",
+    "warn_lower",
+    "warn_upper",
+    "acceptable_outcomes",
+    "required_for_release",
+    "reference",
+)
+NOT_REVISABLE = (
+    "{fields} cannot be revised (a new attribute or method is a new specification); "
+    "a revision changes {revisable}."
+)
 REASON_FOR_REVISION = "A reason is required to revise a specification."
 RESULT_ON_OTHER_ATTRIBUTE = "A correction keeps the attribute ({attribute}); record a new result."
 NO_SUCH_STEP = "Batch {lot} has no isolation step {order}."
@@ -180,6 +196,13 @@ def specification_revise(
         )
     if not reason.strip():
         raise BatchError(REASON_FOR_REVISION, BatchErrorCode.REASON_REQUIRED)
+    unknown = sorted(set(changes) - set(REVISABLE))
+    if unknown:
+        raise BatchError(
+            NOT_REVISABLE.format(fields=", ".join(unknown), revisable=", ".join(REVISABLE)),
+            BatchErrorCode.INVALID,
+            {"field": unknown[0]},
+        )
     given = {
         "lower_limit": current.lower_limit,
         "upper_limit": current.upper_limit,
@@ -239,6 +262,12 @@ def _specification_build(
             {"field": "attribute"},
         )
     if method:
+        if method not in AssayMethod.__members__.values():
+            raise BatchError(
+                UNKNOWN_METHOD.format(method=method, methods=", ".join(AssayMethod)),
+                BatchErrorCode.INVALID,
+                {"field": "method"},
+            )
         assay_method = AssayMethod(method)
         if attribute not in assay_method.info.attributes:
             raise BatchError(
@@ -621,6 +650,7 @@ def result_correct(
     spec = current.specification
     corrected = result_build(run, current.position, data, assay, {})
     corrected.pk, corrected.created_at = current.pk, current.created_at
+    corrected._state.adding = False  # the stored row, corrected: not a new result
     corrected.specification, corrected.version = spec, current.version + 1
     corrected.verdict = judge(corrected)
     corrected.full_clean()

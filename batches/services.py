@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from pydantic import ValidationError
 
 from assays.services import assay_runs_create, instruments_for, specifications_in_force
 from batches.access import (
@@ -70,6 +71,11 @@ HOLD_RETURNS = (
 )
 REASON_FOR_MOVE = "A reason is required to move batch {lot} from {status} to {to}."
 ALREADY_THERE = "Batch {lot} is already {status}."
+UNKNOWN_STATUS = '"{status}" is not a batch status; expected one of {names}.'
+IMPORT_DECIDED = (
+    "A {status} batch records a QA decision: importing it needs the reviewer role in lab {lab}."
+)
+HELD_FROM_REQUIRED = "a quarantined batch names the status it was held from: one of {statuses}"
 LOT_EXISTS = "A batch with lot number {lot} already exists."
 NO_PRODUCT = (
     "Lab {lab} has no product {code}; a lab admin creates it (or imports the first record of it)."
@@ -82,7 +88,7 @@ PARENT_OTHER_PRODUCT = "Batch {lot} is of product {product}; a parent must be of
 PARENT_CYCLE = "Batch {lot} descends from {child}, so it cannot also be its parent."
 PARENT_ALREADY = "Batch {lot} is already a parent of {child}."
 SOURCE_CHANGES_KIND = (
-    "Batch {lot} is a {kind} batch with data recorded for it; its source kind cannot change."
+    "Batch {lot} has a production run, so its source is a cell culture, not a {kind}."
 )
 PRODUCTION_ONLY_CELL_CULTURE = (
     "Batch {lot} is a {kind} batch; only cell-culture batches have a production run."
@@ -92,7 +98,7 @@ STEP_IN_USE = "Isolation step {order} of batch {lot} has assay runs that name it
 ALIQUOT_EXISTS = 'Batch {lot} already has an aliquot "{label}".'
 EXCEPTION_EXISTS = "Batch {lot} already has an exception for {rule}."
 NOT_SUPERUSER = "Only a site administrator creates labs."
-HELD_ONLY_WHEN_QUARANTINED = "only a quarantined batch is held from a status"
+LAB_EXISTS = "A lab with code {code} already exists."
 UNKNOWN_CHANGE = "{fields} cannot be changed here; this changes {allowed}."
 LAST_ADMIN = "{user} is the last admin of lab {lab}; make someone else admin first."
 
@@ -108,7 +114,7 @@ def _clean(row: Any, *, exclude: list[str] | None = None) -> None:
     """Model validation of a row (constraints included), as a BatchError naming fields."""
     try:
         row.full_clean(exclude=exclude, validate_unique=False)
-    except ValidationError as error:
+    except DjangoValidationError as error:
         fields = {
             name: [{"message": message, "code": "invalid"} for message in messages]
             for name, messages in error.message_dict.items()
@@ -128,6 +134,10 @@ def lab_create(*, code: str, name: str, acting_user: User) -> Lab:
     """Create a lab (site administrators only: labs are the walls between data)."""
     if not getattr(acting_user, "is_superuser", False):
         raise AccessDenied(NOT_SUPERUSER, BatchErrorCode.ROLE_TOO_LOW)
+    if Lab.objects.filter(code=code).exists():
+        raise _refuse(
+            "code", LAB_EXISTS.format(code=code), BatchErrorCode.ALREADY_EXISTS, Conflict
+        )
     lab = Lab(code=code, name=name)
     _clean(lab)
     lab.save()
@@ -410,16 +420,15 @@ def batch_transition(
 ) -> Batch:
     """Move a batch through its lifecycle (ALLOWED_TRANSITIONS); QA decides releases,
     rejections and holds, and every move that stops the normal flow gives a reason."""
-    to = BatchStatus(to)
-    role = (
-        LabRole.REVIEWER
-        if to in REVIEWER_DECIDES or batch.status == S.QUARANTINED
-        else (LabRole.ANALYST)
-    )
+    to = _status(to)
+    role = LabRole.REVIEWER if to in REVIEWER_DECIDES else LabRole.ANALYST
     require_role(acting_user, batch.lab, role, what=f"move a batch to {to.label}")
     locked = Batch.objects.select_for_update().select_related("lab").get(pk=batch.pk)
-    check_version(f"Batch {locked.lot_number}", expected_version, locked.version)
     status = BatchStatus(locked.status)
+    # The stored status decides (a caller's copy may be stale): lifting a hold is QA's.
+    if to in REVIEWER_DECIDES or status == S.QUARANTINED:
+        require_role(acting_user, locked.lab, LabRole.REVIEWER, what=f"move a batch to {to.label}")
+    check_version(f"Batch {locked.lot_number}", expected_version, locked.version)
     _check_transition(locked, status, to)
     if (
         to in REASON_NEEDED or status == S.QUARANTINED or (status, to) == (S.UNDER_REVIEW, S.IN_QC)
@@ -442,6 +451,16 @@ def batch_transition(
         reason=reason,
     )
     return locked
+
+
+def _status(given: BatchStatus | str) -> BatchStatus:
+    try:
+        return BatchStatus(given)
+    except ValueError:
+        names = ", ".join(status.value for status in BatchStatus)
+        raise _refuse(
+            "to", UNKNOWN_STATUS.format(status=given, names=names), BatchErrorCode.INVALID
+        ) from None
 
 
 def _check_transition(batch: Batch, status: BatchStatus, to: BatchStatus) -> None:
@@ -490,12 +509,13 @@ def _batch_snapshot(batch: Batch) -> dict[str, Any]:
 
 def _check_lot_is_new(lot_number: str) -> None:
     if Batch.objects.filter(lot_number=lot_number).exists():
-        raise _refuse(
-            "lot_number",
-            LOT_EXISTS.format(lot=lot_number),
-            BatchErrorCode.ALREADY_EXISTS,
-            Conflict,
-        )
+        raise _lot_exists(lot_number)
+
+
+def _lot_exists(lot_number: str) -> Conflict:
+    return _refuse(  # type: ignore[return-value]
+        "lot_number", LOT_EXISTS.format(lot=lot_number), BatchErrorCode.ALREADY_EXISTS, Conflict
+    )
 
 
 def _user(user: User) -> Any:
@@ -526,9 +546,9 @@ def batch_source_set(
         amends=amends,
     )
     kind = SourceKind(source.kind)
-    if locked.source_kind and locked.source_kind != kind and _has_source_data(locked):
+    if kind != SourceKind.CELL_CULTURE and _has_production_run(locked):
         raise BatchError(
-            SOURCE_CHANGES_KIND.format(lot=locked.lot_number, kind=locked.source_kind),
+            SOURCE_CHANGES_KIND.format(lot=locked.lot_number, kind=kind.label),
             BatchErrorCode.INVALID,
         )
     before = _source_part(locked) if amends else None
@@ -558,7 +578,7 @@ def batch_source_set(
     return locked
 
 
-def _has_source_data(batch: Batch) -> bool:
+def _has_production_run(batch: Batch) -> bool:
     return ProductionRun.objects.filter(batch=batch).exists()
 
 
@@ -698,9 +718,11 @@ def isolation_step_update(
     locked = batch_for_change(
         row.batch, acting_user=acting_user, what="correct an isolation step", reason=reason
     )
+    row = IsolationStep.objects.select_for_update().get(pk=row.pk)  # what is stored now
     before = isolation_step_part(row)
     updated = isolation_step_row(locked, step)
     updated.pk, updated.created_at, updated.order = row.pk, row.created_at, row.order
+    updated._state.adding = False  # the stored step, corrected
     _clean(updated, exclude=["batch"])
     updated.save(force_update=True)
     _touch(locked)
@@ -793,6 +815,7 @@ def aliquot_add(batch: Batch, aliquot: record.Aliquot, *, acting_user: User) -> 
     row = Aliquot(batch=locked, **row_values(aliquot, Aliquot))
     _clean(row, exclude=["batch"])
     row.save()
+    _touch(locked)
     audit(
         actor=acting_user,
         action="evqc.aliquot.added",
@@ -812,11 +835,13 @@ def aliquot_update(
     locked = batch_for_change(
         row.batch, acting_user=acting_user, what="change an aliquot", reason=reason
     )
+    row = Aliquot.objects.select_for_update().get(pk=row.pk)  # what is stored now
     before = part_of(record.Aliquot, row)
     for name, value in row_values(aliquot, Aliquot, exclude=frozenset({"label"})).items():
         setattr(row, name, value)
     _clean(row, exclude=["batch"])
     row.save()
+    _touch(locked)
     audit(
         actor=acting_user,
         action="evqc.aliquot.updated",
@@ -842,6 +867,7 @@ def batch_parent_add(
     _assign(link, {"volume": volume}, ("volume",))
     _clean(link, exclude=["child", "parent"])
     link.save()
+    _touch(locked)
     audit(
         actor=acting_user,
         action="evqc.batch.parent_added",
@@ -913,7 +939,14 @@ def rule_exception_record(
     locked = batch_for_change(
         batch, acting_user=acting_user, what="record rule exceptions", amends=False
     )
-    part = record.RuleException(rule=rule, justification=justification)
+    try:
+        part = record.RuleException(rule=rule, justification=justification)
+    except ValidationError as error:
+        fields = record.errors_by_path(error, {"rule": rule, "justification": justification})
+        path, problems = next(iter(fields.items()))
+        raise BatchError(
+            f"{path}: {problems[0]['message']}", BatchErrorCode.INVALID, {"fields": fields}
+        ) from None
     if RuleException.objects.filter(batch=locked, rule=part.rule).exists():
         raise _refuse(
             "rule",
@@ -928,6 +961,7 @@ def rule_exception_record(
         recorded_by=_user(acting_user),
     )
     row.save()
+    _touch(locked)
     audit(
         actor=acting_user,
         action="evqc.rule_exception.recorded",
@@ -956,6 +990,7 @@ def rule_exception_withdraw(row: RuleException, *, acting_user: User, reason: st
         reason=reason,
     )
     row.delete()
+    _touch(locked)
 
 
 # Whole batch records
@@ -990,7 +1025,7 @@ class BatchRecordImporter:
 
     def _forget(self) -> None:
         self.products: dict[str, Product] = {}
-        self.cell_sources: dict[str, CellSource] = {}
+        self.cell_sources: dict[str, tuple[CellSource, record.CellCultureSource]] = {}
         self.instruments: dict[str, Any] = {}
         self.specifications: dict[int, dict[tuple[str, str], Any]] = {}
 
@@ -1006,6 +1041,7 @@ class BatchRecordImporter:
             self.role = require_role(
                 self.acting_user, self.lab, LabRole.ANALYST, what="import batch records"
             )
+        self._check_status(batch_record)
         try:
             with transaction.atomic():
                 return self._store(batch_record)
@@ -1013,13 +1049,26 @@ class BatchRecordImporter:
             self._forget()
             raise
 
+    def _check_status(self, batch_record: record.BatchRecord) -> None:
+        """A record's status stands as recorded, but QA decisions come only from QA, and
+        a hold says where it returns to."""
+        status = batch_record.status
+        if status in REVIEWER_DECIDES and (self.role or LabRole.VIEWER).rank < (
+            LabRole.REVIEWER.rank
+        ):
+            message = IMPORT_DECIDED.format(status=status.label, lab=self.lab.code)
+            raise _refuse("status", message, BatchErrorCode.ROLE_TOO_LOW, AccessDenied)
+        if status == S.QUARANTINED:
+            holdable = [s for s in BatchStatus if S.QUARANTINED in ALLOWED_TRANSITIONS[s]]
+            if batch_record.held_from not in holdable:
+                names = ", ".join(s.value for s in holdable)
+                message = HELD_FROM_REQUIRED.format(statuses=names)
+                raise _refuse("held_from", message, BatchErrorCode.INVALID)
+
     def _store(self, batch_record: record.BatchRecord) -> Batch:
         lab, acting_user = self.lab, self.acting_user
         product = self._product(batch_record.product)
-        _check_lot_is_new(batch_record.lot_number)
         parents = _parents_for(lab, batch_record, product)
-        if batch_record.held_from and batch_record.status != S.QUARANTINED:
-            raise _refuse("held_from", HELD_ONLY_WHEN_QUARANTINED, BatchErrorCode.INVALID)
         batch = Batch(
             lab=lab,
             product=product,
@@ -1037,7 +1086,12 @@ class BatchRecordImporter:
         source = batch_record.source
         if isinstance(source, record.CellCultureSource):
             batch.cell_source = self._cell_source(source)
-        batch.save()
+        try:
+            batch.save()
+        except IntegrityError:
+            # lot_number is a batch's one unique column; the refusal rolls back the whole
+            # transaction, which the failed insert has spoilt on PostgreSQL anyway.
+            raise _lot_exists(batch_record.lot_number) from None
         steps, aliquots = _import_parts(batch, batch_record, parents)
         assay_runs_create(
             batch,
@@ -1055,7 +1109,7 @@ class BatchRecordImporter:
             obj=batch,
             lab=lab,
             batch=batch,
-            after=batch_record,
+            after=record.batch_record_json(batch_record),
         )
         return batch
 
@@ -1073,13 +1127,12 @@ class BatchRecordImporter:
         return product
 
     def _cell_source(self, source: record.CellCultureSource) -> CellSource:
+        """The cell source, looked up again only when a record describes it differently."""
         known = self.cell_sources.get(source.name)
-        if known is not None and source == part_of(
-            record.CellCultureSource, known, kind="cell_culture"
-        ):
-            return known
+        if known is not None and known[1] == source:
+            return known[0]
         cell_source = cell_source_for(self.lab, source, acting_user=self.acting_user)
-        self.cell_sources[source.name] = cell_source
+        self.cell_sources[source.name] = (cell_source, source)
         return cell_source
 
     def _instruments(self, names: set[str]) -> dict[str, Any]:
