@@ -9,7 +9,7 @@ vocabularies and cross-field rules; these functions add what needs the database.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Max
@@ -400,39 +400,67 @@ def assay_runs_create(
     assays: Sequence[record.Assay],
     *,
     acting_user: User,
-    steps: dict[int, IsolationStep] | None = None,
-    aliquots: dict[str, Aliquot] | None = None,
-    first_position: int | None = None,
-    instruments: dict[str, Instrument] | None = None,
-    specifications: dict[tuple[str, str], Specification] | None = None,
 ) -> list[AssayRun]:
-    """Store assay runs and their results, markers, images and distributions with one
-    insert per table (the caller holds the transaction, the lock and the audit event).
-
-    Results are judged against the product's specifications in force now.
-    """
+    """Store a batch's new assay runs with everything they found, one insert per table
+    (the caller holds the transaction, the lock and the audit event). Results are judged
+    against the product's specifications in force now."""
     if not assays:
         return []
-    if steps is None:
-        steps = {step.order: step for step in IsolationStep.objects.filter(batch=batch)}
-    if aliquots is None:
-        aliquots = {aliquot.label: aliquot for aliquot in Aliquot.objects.filter(batch=batch)}
-    if instruments is None:
-        instruments = instruments_for(
+    start = AssayRun.objects.filter(batch=batch).aggregate(Max("position"))["position__max"]
+    runs = assay_runs_build(
+        batch,
+        assays,
+        first_position=start or 0,
+        steps={step.order: step for step in IsolationStep.objects.filter(batch=batch)},
+        aliquots={aliquot.label: aliquot for aliquot in Aliquot.objects.filter(batch=batch)},
+        instruments=instruments_for(
             batch.lab, {assay.instrument for assay in assays}, acting_user=acting_user
+        ),
+        specifications=specifications_in_force(batch.product),
+        acting_user=acting_user,
+    )
+    assay_runs_store(runs)
+    return [run.row for run in runs]
+
+
+class RunToStore(NamedTuple):
+    """An assay run built but not stored, with its record and the specifications that
+    judge its results."""
+
+    row: AssayRun
+    assay: record.Assay
+    specifications: dict[tuple[str, str], Specification]
+
+
+def assay_runs_build(
+    batch: Batch,
+    assays: Sequence[record.Assay],
+    *,
+    first_position: int,
+    steps: dict[int, IsolationStep],
+    aliquots: dict[str, Aliquot],
+    instruments: dict[str, Instrument],
+    specifications: dict[tuple[str, str], Specification],
+    acting_user: User,
+) -> list[RunToStore]:
+    """The rows of a batch's new assay runs, numbered after `first_position`."""
+    return [
+        RunToStore(
+            _run_build(batch, first_position + index, assay, instruments, steps, aliquots,
+                       acting_user),
+            assay,
+            specifications,
         )
-    specs = specifications_in_force(batch.product) if specifications is None else specifications
-    start = first_position
-    if start is None:
-        start = AssayRun.objects.filter(batch=batch).aggregate(Max("position"))["position__max"]
-        start = start or 0
-    runs = [
-        _run_build(batch, start + index, assay, instruments, steps, aliquots, acting_user)
         for index, assay in enumerate(assays, start=1)
-    ]
-    AssayRun.objects.bulk_create(runs)
+    ]  # fmt: skip
+
+
+def assay_runs_store(runs: Sequence[RunToStore]) -> None:
+    """Store built assay runs (of one batch or many) and what they found: one insert per
+    table, whatever the number of runs."""
+    AssayRun.objects.bulk_create([run.row for run in runs])
     results, markers, images, distributions = [], [], [], []
-    for run, assay in zip(runs, assays, strict=True):
+    for run, assay, specs in runs:
         results += [
             result_build(run, position, result, assay, specs)
             for position, result in enumerate(assay.results, start=1)
@@ -463,8 +491,7 @@ def assay_runs_create(
         (SizeDistribution, distributions),
     ):
         if rows:
-            model.objects.bulk_create(rows, batch_size=2000)
-    return runs
+            model.objects.bulk_create(rows)
 
 
 def _run_build(
@@ -518,7 +545,7 @@ def _run_build(
         instrument=instruments.get(assay.instrument),
         isolation_step=step,
         aliquot=aliquot,
-        settings=assay.model_dump(mode="json", include={"settings"})["settings"],
+        settings=record.settings_json(assay.settings),
         raw_file_name=raw.name if raw else "",
         raw_file_sha256=raw.sha256 if raw else "",
         raw_file_size=raw.size if raw else None,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from pydantic import BaseModel
 
 from batches.models import AuditEvent, Batch, Lab
-from evqc.batch_record import quantity_json
+from evqc.batch_record import BatchRecord, batch_record_json, quantity_json
 from evqc.units import QuantityValue
 
 
@@ -66,6 +66,8 @@ def snapshot(value: Any) -> Any:
         return value
     if isinstance(value, QuantityValue):
         return quantity_json(value)
+    if isinstance(value, BatchRecord):
+        return batch_record_json(value)
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     if isinstance(value, Enum):

@@ -9,21 +9,26 @@ batch-record parts (`evqc.batch_record`), already checked for units and vocabula
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from pydantic import ValidationError
 
-from assays.services import assay_runs_create, instruments_for, specifications_in_force
+from assays.services import (
+    assay_runs_build,
+    assay_runs_store,
+    instruments_for,
+    specifications_in_force,
+)
 from batches.access import (
     User,
     batch_for_change,
     check_version,
     require_role,
 )
-from batches.audit import audit, fields_of
+from batches.audit import audit, audit_event, audit_many, fields_of
 from batches.models import (
     Aliquot,
     Batch,
@@ -41,7 +46,14 @@ from batches.models import (
 )
 from batches.records import part_of, row_values
 from evqc import batch_record as record
-from evqc.exceptions import AccessDenied, BatchError, BatchErrorCode, Conflict, NotFound
+from evqc.exceptions import (
+    AccessDenied,
+    BatchError,
+    BatchErrorCode,
+    Conflict,
+    EVQCError,
+    NotFound,
+)
 from evqc.units import UnitError
 from evqc.vocabulary import BatchStatus, LabRole, SourceKind
 
@@ -1007,14 +1019,15 @@ class BatchRecordImporter:
     """Imports batch records into a lab, each record whole or not at all.
 
     The batch keeps the status its record gives (a record carries its history, as in a
-    migration). Its product must exist in the lab unless the importer is a lab admin, who
-    registers it; its cell source and instruments are matched by name or registered.
-    One audit event holds each record as stored.
+    migration), but only QA imports a QA decision. Its product must exist in the lab
+    unless the importer is a lab admin, who registers it; its cell source and
+    instruments are matched by name or registered. One audit event holds each record.
 
-    An importer serves one run of many records (a command with many files, a bulk
-    request): it checks the role once and reads each product, cell source, instrument
-    and the specifications in force once. A refused record rolls back its own rows, so
-    the importer forgets what it had read in that record's transaction.
+    An importer serves one run (a command with many files, a bulk request): it checks
+    the role once and reads each product, cell source, instrument and the specifications
+    in force once. `import_records` writes records a chunk at a time, one insert per
+    table per chunk; if anything in a chunk is refused, the chunk is rolled back and its
+    records are imported one by one, so each is still stored whole or not at all.
     """
 
     def __init__(self, *, lab: Lab, acting_user: User) -> None:
@@ -1024,6 +1037,7 @@ class BatchRecordImporter:
         self._forget()
 
     def _forget(self) -> None:
+        """Drop what was read: a rolled-back transaction may have taken it with it."""
         self.products: dict[str, Product] = {}
         self.cell_sources: dict[str, tuple[CellSource, record.CellCultureSource]] = {}
         self.instruments: dict[str, Any] = {}
@@ -1032,6 +1046,32 @@ class BatchRecordImporter:
     def import_record(self, document: object) -> Batch:
         """Store one record (a parsed JSON document or a BatchRecord); errors name the JSON
         path they are about."""
+        (batch,) = self._write([self.check(document)])
+        return batch
+
+    def import_records(
+        self, documents: Iterable[object], *, chunk: int = 100
+    ) -> list[Batch | EVQCError]:
+        """Store many records; for each, in order, its batch or why it was refused."""
+        outcomes: list[Any] = []
+        pending: list[tuple[int, record.BatchRecord]] = []
+        for document in documents:
+            try:
+                checked = self.check(document)
+            except EVQCError as error:
+                outcomes.append(error)
+                continue
+            waiting = {waiting.lot_number for _, waiting in pending}
+            if len(pending) == chunk or any(p.lot_number in waiting for p in checked.parents):
+                self._write_chunk(pending, outcomes)  # a parent is stored before its child
+                pending = []
+            outcomes.append(None)
+            pending.append((len(outcomes) - 1, checked))
+        self._write_chunk(pending, outcomes)
+        return outcomes
+
+    def check(self, document: object) -> record.BatchRecord:
+        """The record of a document, if this importer may import it."""
         batch_record = (
             document
             if isinstance(document, record.BatchRecord)
@@ -1042,9 +1082,29 @@ class BatchRecordImporter:
                 self.acting_user, self.lab, LabRole.ANALYST, what="import batch records"
             )
         self._check_status(batch_record)
+        return batch_record
+
+    def _write_chunk(
+        self, pending: list[tuple[int, record.BatchRecord]], outcomes: list[Any]
+    ) -> None:
+        if not pending:
+            return
+        try:
+            batches = self._write([checked for _, checked in pending])
+        except EVQCError:
+            for index, checked in pending:  # find the refused ones; keep the others
+                try:
+                    outcomes[index] = self._write([checked])[0]
+                except EVQCError as error:
+                    outcomes[index] = error
+            return
+        for (index, _), batch in zip(pending, batches, strict=True):
+            outcomes[index] = batch
+
+    def _write(self, batch_records: list[record.BatchRecord]) -> list[Batch]:
         try:
             with transaction.atomic():
-                return self._store(batch_record)
+                return self._store(batch_records)
         except Exception:
             self._forget()
             raise
@@ -1065,12 +1125,55 @@ class BatchRecordImporter:
                 message = HELD_FROM_REQUIRED.format(statuses=names)
                 raise _refuse("held_from", message, BatchErrorCode.INVALID)
 
-    def _store(self, batch_record: record.BatchRecord) -> Batch:
+    def _store(self, batch_records: list[record.BatchRecord]) -> list[Batch]:
+        """Write records with one insert per table (the caller holds the transaction)."""
         lab, acting_user = self.lab, self.acting_user
-        product = self._product(batch_record.product)
-        parents = _parents_for(lab, batch_record, product)
+        lots = [batch_record.lot_number for batch_record in batch_records]
+        for lot in Batch.objects.filter(lot_number__in=lots).values_list("lot_number")[:1]:
+            raise _lot_exists(lot[0])
+        batches, parents = [], []
+        for batch_record in batch_records:
+            product = self._product(batch_record.product)
+            parents.append(_parents_for(lab, batch_record, product))
+            batches.append(self._batch_row(batch_record, product))
+        try:
+            Batch.objects.bulk_create(batches)
+        except IntegrityError:
+            # lot_number is a batch's one unique column (a lot twice in one chunk, or one
+            # taken meanwhile); the refusal rolls the whole transaction back.
+            raise _lot_exists(lots[0]) from None
+        parts = _import_parts(list(zip(batches, batch_records, parents, strict=True)))
+        runs = []
+        for batch, batch_record, (steps, aliquots) in zip(
+            batches, batch_records, parts, strict=True
+        ):
+            runs += assay_runs_build(
+                batch,
+                batch_record.assays,
+                first_position=0,
+                steps=steps,
+                aliquots=aliquots,
+                instruments=self._instruments({a.instrument for a in batch_record.assays}),
+                specifications=self._specifications(batch.product),
+                acting_user=acting_user,
+            )
+        assay_runs_store(runs)
+        audit_many(
+            audit_event(
+                actor=acting_user,
+                action="evqc.batch.imported",
+                obj=batch,
+                lab=lab,
+                batch=batch,
+                after=batch_record,
+            )
+            for batch, batch_record in zip(batches, batch_records, strict=True)
+        )
+        return batches
+
+    def _batch_row(self, batch_record: record.BatchRecord, product: Product) -> Batch:
         batch = Batch(
-            lab=lab,
+            lab=self.lab,
             product=product,
             lot_number=batch_record.lot_number,
             status=batch_record.status.value,
@@ -1081,36 +1184,11 @@ class BatchRecordImporter:
             ),
             description=batch_record.description,
             evtrack_id=batch_record.evtrack_id,
-            created_by=_user(acting_user),
+            created_by=_user(self.acting_user),
         )
         source = batch_record.source
         if isinstance(source, record.CellCultureSource):
             batch.cell_source = self._cell_source(source)
-        try:
-            batch.save()
-        except IntegrityError:
-            # lot_number is a batch's one unique column; the refusal rolls back the whole
-            # transaction, which the failed insert has spoilt on PostgreSQL anyway.
-            raise _lot_exists(batch_record.lot_number) from None
-        steps, aliquots = _import_parts(batch, batch_record, parents)
-        assay_runs_create(
-            batch,
-            batch_record.assays,
-            acting_user=acting_user,
-            steps=steps,
-            aliquots=aliquots,
-            first_position=0,
-            instruments=self._instruments({assay.instrument for assay in batch_record.assays}),
-            specifications=self._specifications(product),
-        )
-        audit(
-            actor=acting_user,
-            action="evqc.batch.imported",
-            obj=batch,
-            lab=lab,
-            batch=batch,
-            after=record.batch_record_json(batch_record),
-        )
         return batch
 
     def _product(self, ref: record.ProductRef) -> Product:
@@ -1148,43 +1226,66 @@ class BatchRecordImporter:
 
 
 def _import_parts(
-    batch: Batch, batch_record: record.BatchRecord, parents: list[tuple[Batch, record.ParentRef]]
-) -> tuple[dict[int, IsolationStep], dict[str, Aliquot]]:
-    """Store the parts of an imported batch; its steps and aliquots, by order and label."""
-    source = batch_record.source
-    if source is not None and not isinstance(source, record.CellCultureSource):
-        SourceSample.objects.create(batch=batch, **row_values(source, SourceSample))
-    if batch_record.production is not None:
-        ProductionRun.objects.create(
-            batch=batch, **row_values(batch_record.production, ProductionRun)
-        )
-    if batch_record.storage is not None:
-        Storage.objects.create(batch=batch, **row_values(batch_record.storage, Storage))
-    steps = IsolationStep.objects.bulk_create(
-        isolation_step_row(batch, step)
-        for step in sorted(batch_record.isolation_steps, key=lambda step: step.order)
-    )
-    EngineeringStep.objects.bulk_create(
-        EngineeringStep(batch=batch, position=position, **row_values(part, EngineeringStep))
-        for position, part in enumerate(batch_record.engineering, start=1)
-    )
-    aliquots = Aliquot.objects.bulk_create(
-        Aliquot(batch=batch, **row_values(part, Aliquot)) for part in batch_record.aliquots
-    )
-    BatchParent.objects.bulk_create(
-        BatchParent(child=batch, parent=parent, relation=ref.relation, volume=ref.volume)
-        for parent, ref in parents
-    )
-    RuleException.objects.bulk_create(
-        RuleException(
-            batch=batch,
-            rule=part.rule,
-            justification=part.justification,
-            recorded_by=batch.created_by,
-        )
-        for part in batch_record.exceptions
-    )
-    return {step.order: step for step in steps}, {aliquot.label: aliquot for aliquot in aliquots}
+    imported: list[tuple[Batch, record.BatchRecord, list[tuple[Batch, record.ParentRef]]]],
+) -> list[tuple[dict[int, IsolationStep], dict[str, Aliquot]]]:
+    """Store the parts of imported batches, one insert per table; for each batch, its
+    isolation steps by order and its aliquots by label."""
+    samples, productions, storages, steps, engineering = [], [], [], [], []
+    aliquots, links, exceptions = [], [], []
+    for batch, batch_record, parents in imported:
+        source = batch_record.source
+        if source is not None and not isinstance(source, record.CellCultureSource):
+            samples.append(SourceSample(batch=batch, **row_values(source, SourceSample)))
+        if batch_record.production is not None:
+            production = row_values(batch_record.production, ProductionRun)
+            productions.append(ProductionRun(batch=batch, **production))
+        if batch_record.storage is not None:
+            storages.append(Storage(batch=batch, **row_values(batch_record.storage, Storage)))
+        steps += [
+            isolation_step_row(batch, step)
+            for step in sorted(batch_record.isolation_steps, key=lambda step: step.order)
+        ]
+        engineering += [
+            EngineeringStep(batch=batch, position=position, **row_values(part, EngineeringStep))
+            for position, part in enumerate(batch_record.engineering, start=1)
+        ]
+        aliquots += [
+            Aliquot(batch=batch, **row_values(part, Aliquot)) for part in batch_record.aliquots
+        ]
+        links += [
+            BatchParent(child=batch, parent=parent, relation=ref.relation, volume=ref.volume)
+            for parent, ref in parents
+        ]
+        exceptions += [
+            RuleException(
+                batch=batch,
+                rule=part.rule,
+                justification=part.justification,
+                recorded_by=batch.created_by,
+            )
+            for part in batch_record.exceptions
+        ]
+    tables: list[tuple[Any, list[Any]]] = [
+        (SourceSample, samples),
+        (ProductionRun, productions),
+        (Storage, storages),
+        (IsolationStep, steps),
+        (EngineeringStep, engineering),
+        (Aliquot, aliquots),
+        (BatchParent, links),
+        (RuleException, exceptions),
+    ]
+    for model, rows in tables:
+        if rows:
+            model.objects.bulk_create(rows)
+    stored: dict[int, tuple[dict[int, IsolationStep], dict[str, Aliquot]]] = {
+        batch.pk: ({}, {}) for batch, _, _ in imported
+    }
+    for step in steps:
+        stored[step.batch.pk][0][step.order] = step
+    for aliquot in aliquots:
+        stored[aliquot.batch.pk][1][aliquot.label] = aliquot
+    return [stored[batch.pk] for batch, _, _ in imported]
 
 
 def _product_for(lab: Lab, ref: record.ProductRef, *, role: LabRole, acting_user: User) -> Product:

@@ -740,6 +740,14 @@ def _read_settings(given: Mapping[str, Any], refusals: Refusals) -> dict[str, An
     return settings
 
 
+def settings_json(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Checked instrument settings as JSON: quantities in evqc's quantity shape."""
+    return {
+        name: quantity_json(value) if isinstance(value, QuantityValue) else value
+        for name, value in settings.items()
+    }
+
+
 class RawFile(Part):
     """The instrument's own file, as it was uploaded; the bytes live in evqc's storage."""
 
@@ -998,10 +1006,7 @@ class Assay(Part):
 
     @field_serializer("settings", when_used="json")
     def _settings_json(self, settings: dict[str, Any]) -> dict[str, Any]:
-        return {
-            name: quantity_json(value) if isinstance(value, QuantityValue) else value
-            for name, value in settings.items()
-        }
+        return settings_json(settings)
 
     @model_validator(mode="after")
     def _check(self) -> Assay:

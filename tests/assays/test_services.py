@@ -297,6 +297,8 @@ DOES_NOT_WRITE = {
     # Its callers (assay_run_record, batch_record_import) hold the transaction and write
     # the event that holds the runs; it is covered through their cases.
     "assay_runs_create": "stores runs under its caller's audit event",
+    "assay_runs_build": "builds unsaved runs",
+    "assay_runs_store": "stores runs under its caller's audit event",
 }
 
 

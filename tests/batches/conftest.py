@@ -352,5 +352,5 @@ def fail_after_audit(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     for module in (batch_services, assay_services):
         monkeypatch.setattr(module, "audit", audit)
-    monkeypatch.setattr(assay_services, "audit_many", audit_many)
+        monkeypatch.setattr(module, "audit_many", audit_many)
     return saved

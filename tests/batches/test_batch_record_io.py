@@ -12,7 +12,7 @@ from assays.models import AssayRun, Result
 from batches import demo
 from batches.models import AuditEvent, Batch, Lab, LabMembership
 from batches.selectors import batch_record_for_lot, batch_record_get
-from batches.services import batch_record_import
+from batches.services import BatchRecordImporter, batch_record_import
 from evqc.batch_record import batch_record_json, batch_record_schema
 from evqc.exceptions import NotFound
 
@@ -253,3 +253,56 @@ def test_seed_demo_refuses_to_run_on_a_production_evqc(settings):
         call_command("seed_demo")
 
     assert not Batch.objects.exists()
+
+
+def test_importing_many_records_keeps_the_good_ones_and_says_why_the_bad_one_was_refused(
+    importer,
+):
+    # given: five records in a chunk of three; the fourth names a parent that does not
+    # exist, the fifth is pooled from the second (so the second is stored first)
+    documents = [document(f"EV-{index}") for index in range(1, 6)]
+    documents[3]["parents"] = [{"lot_number": "EV-404", "relation": "pooled"}]
+    documents[4]["parents"] = [{"lot_number": "EV-2", "relation": "pooled"}]
+    importer_ = BatchRecordImporter(lab=Lab.objects.get(), acting_user=importer)
+
+    # when
+    outcomes = importer_.import_records(documents, chunk=3)
+
+    # then: every record has its outcome, in order; the refused one wrote nothing
+    assert [getattr(outcome, "lot_number", None) for outcome in outcomes] == [
+        "EV-1",
+        "EV-2",
+        "EV-3",
+        None,
+        "EV-5",
+    ]
+    assert isinstance(outcomes[3], NotFound)
+    assert outcomes[3].message == "Lab cell-lab has no batch EV-404."
+    assert sorted(Batch.objects.values_list("lot_number", flat=True)) == [
+        "EV-1",
+        "EV-2",
+        "EV-3",
+        "EV-5",
+    ]
+    assert Batch.objects.get(lot_number="EV-5").parents.get().lot_number == "EV-2"
+    imported = AuditEvent.objects.filter(action="evqc.batch.imported")
+    assert sorted(imported.values_list("batch__lot_number", flat=True)) == [
+        "EV-1",
+        "EV-2",
+        "EV-3",
+        "EV-5",
+    ]
+
+
+def test_records_imported_together_are_stored_as_those_imported_one_by_one(importer):
+    lab = Lab.objects.get()
+    batch_record_import(document("EV-1", results=3), lab=lab, acting_user=importer)
+    single = batch_record_json(batch_record_for_lot("EV-1"))
+    empty_the_database()
+
+    outcomes = BatchRecordImporter(lab=lab, acting_user=importer).import_records(
+        [document(f"EV-{index}", results=3) for index in range(1, 4)], chunk=10
+    )
+
+    assert all(isinstance(outcome, Batch) for outcome in outcomes)
+    assert batch_record_json(batch_record_for_lot("EV-1")) == single

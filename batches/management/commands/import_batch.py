@@ -33,28 +33,31 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(NO_USER.format(name=options["user"]))
         lab = self._lab(user, options["lab"])
-        importer = BatchRecordImporter(lab=lab, acting_user=user)
-        failed = 0
+        failed, readable = 0, []
         for path in options["files"]:
             try:
-                document = json.loads(path.read_bytes())
+                readable.append((path, json.loads(path.read_bytes())))
             except (OSError, ValueError) as error:
                 self.stderr.write(NOT_JSON.format(file=path, error=error))
                 failed += 1
-                continue
-            try:
-                batch = importer.import_record(document)
-            except EVQCError as error:
+        importer = BatchRecordImporter(lab=lab, acting_user=user)
+        outcomes = importer.import_records(document for _, document in readable)
+        for (path, _), outcome in zip(readable, outcomes, strict=True):
+            if isinstance(outcome, EVQCError):
                 failed += 1
-                self.stderr.write(f"{path}: not imported.")
-                for field, problems in error.extra.get("fields", {"": [error.__dict__]}).items():
-                    for problem in problems:
-                        where = f"{field}: " if field else ""
-                        self.stderr.write(f"  {where}{problem['message']}")
-                continue
-            self.stdout.write(f"{path}: imported batch {batch.lot_number}.")
+                self._report(path, outcome)
+            else:
+                self.stdout.write(f"{path}: imported batch {outcome.lot_number}.")
         if failed:
             raise CommandError(f"{failed} of {len(options['files'])} files were not imported.")
+
+    def _report(self, path: Path, error: EVQCError) -> None:
+        self.stderr.write(f"{path}: not imported.")
+        fields = error.extra.get("fields") or {"": [{"message": error.message}]}
+        for field, problems in fields.items():
+            for problem in problems:
+                where = f"{field}: " if field else ""
+                self.stderr.write(f"  {where}{problem['message']}")
 
     def _lab(self, user: Any, code: str | None) -> Lab:
         labs = Lab.objects.filter(memberships__user=user)
