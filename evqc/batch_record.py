@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -37,7 +37,6 @@ from pydantic import (
     PrivateAttr,
     StringConstraints,
     ValidationError,
-    create_model,
     field_serializer,
     model_validator,
 )
@@ -221,9 +220,27 @@ class QuantityOf:
         return {"description": f'{kind.label}; canonical unit "{kind.unit_label}"', "oneOf": forms}
 
 
-def Q(kind: str) -> Any:
-    """An optional quantity field of `kind`."""
-    return Annotated[QuantityValue | None, QuantityOf(kind)]
+# Optional quantity fields, one type per kind of quantity the format holds.
+Area = Annotated[QuantityValue | None, QuantityOf("area")]
+CellCount = Annotated[QuantityValue | None, QuantityOf("cell_count")]
+CellDensity = Annotated[QuantityValue | None, QuantityOf("cell_density")]
+Count = Annotated[QuantityValue | None, QuantityOf("count")]
+Density = Annotated[QuantityValue | None, QuantityOf("density")]
+DilutionFactor = Annotated[QuantityValue | None, QuantityOf("dilution_factor")]
+Duration = Annotated[QuantityValue | None, QuantityOf("duration")]
+FlowRate = Annotated[QuantityValue | None, QuantityOf("flow_rate")]
+Fraction = Annotated[QuantityValue | None, QuantityOf("fraction")]
+GForce = Annotated[QuantityValue | None, QuantityOf("g_force")]
+Length = Annotated[QuantityValue | None, QuantityOf("length")]
+Mass = Annotated[QuantityValue | None, QuantityOf("mass")]
+MassConcentration = Annotated[QuantityValue | None, QuantityOf("mass_concentration")]
+MolecularMass = Annotated[QuantityValue | None, QuantityOf("molecular_mass")]
+Number = Annotated[QuantityValue | None, QuantityOf("number")]
+ParticleCount = Annotated[QuantityValue | None, QuantityOf("particle_count")]
+Pressure = Annotated[QuantityValue | None, QuantityOf("pressure")]
+Temperature = Annotated[QuantityValue | None, QuantityOf("temperature")]
+Voltage = Annotated[QuantityValue | None, QuantityOf("voltage")]
+Volume = Annotated[QuantityValue | None, QuantityOf("volume")]
 
 
 # pydantic resolves every "$ref" it sees; `batch_record_schema` swaps this marker for a
@@ -348,7 +365,7 @@ class ParentRef(Part):
 
     lot_number: Annotated[str, StringConstraints(pattern=LOT_NUMBER)]
     relation: Literal["pooled", "split"]
-    volume: Q("volume") = None
+    volume: Volume = None
 
 
 class CellCultureSource(Part):
@@ -376,7 +393,7 @@ class BiofluidSource(Part):
     material: Literal["plasma", "serum", "urine", "csf", "saliva", "milk", "ascites", "other"]
     subject: Text = ""
     health_status: Text = ""
-    age: Q("duration") = None
+    age: Duration = None
     sex: Literal["", "female", "male", "other", "unknown"] = ""
     fasting: bool | None = None
     medications: Text = ""
@@ -384,14 +401,14 @@ class BiofluidSource(Part):
     tube_type: Text = ""
     anticoagulant: Literal["", "edta", "citrate", "acd_a", "heparin", "none", "other"] = ""
     discard_tube: bool | None = None
-    collection_volume: Q("volume") = None
+    collection_volume: Volume = None
     collected_at: AwareDatetime | None = None
-    processing_interval: Q("duration") = None
-    hold_temperature: Q("temperature") = None
-    storage_temperature: Q("temperature") = None
-    storage_duration: Q("duration") = None
-    freeze_thaw_cycles: Q("count") = None
-    free_haemoglobin: Q("mass_concentration") = None
+    processing_interval: Duration = None
+    hold_temperature: Temperature = None
+    storage_temperature: Temperature = None
+    storage_duration: Duration = None
+    freeze_thaw_cycles: Count = None
+    free_haemoglobin: MassConcentration = None
     notes: LongText = ""
 
 
@@ -403,13 +420,13 @@ class TissueSource(Part):
     species: Text = ""
     subject: Text = ""
     health_status: Text = ""
-    tissue_mass: Q("mass") = None
+    tissue_mass: Mass = None
     dissociation_enzyme: Text = ""
-    dissociation_duration: Q("duration") = None
-    dissociation_temperature: Q("temperature") = None
-    storage_temperature: Q("temperature") = None
-    storage_duration: Q("duration") = None
-    freeze_thaw_cycles: Q("count") = None
+    dissociation_duration: Duration = None
+    dissociation_temperature: Temperature = None
+    storage_temperature: Temperature = None
+    storage_duration: Duration = None
+    freeze_thaw_cycles: Count = None
     notes: LongText = ""
 
 
@@ -421,32 +438,32 @@ class Production(Part):
 
     vessel_type: VesselType | None = None
     vessel: Text = Field("", description="Make, model or equipment id of the vessel")
-    surface_area: Q("area") = None
-    working_volume: Q("volume") = None
+    surface_area: Area = None
+    working_volume: Volume = None
     base_medium: Text = ""
     supplement_type: SupplementType | None = None
-    supplement_concentration: Q("fraction") = None
+    supplement_concentration: Fraction = None
     ev_depletion_method: Text = ""
-    ev_depletion_g_force: Q("g_force") = None
-    ev_depletion_duration: Q("duration") = None
+    ev_depletion_g_force: GForce = None
+    ev_depletion_duration: Duration = None
     ev_depletion_verified: bool | None = None
-    passage_number: Q("count") = None
-    population_doublings: Q("number") = None
-    seeding_density: Q("cell_density") = None
-    seeded_cells: Q("cell_count") = None
-    confluence_at_harvest: Q("fraction") = None
-    cell_count_at_harvest: Q("cell_count") = None
-    viability_at_harvest: Q("fraction") = None
+    passage_number: Count = None
+    population_doublings: Number = None
+    seeding_density: CellDensity = None
+    seeded_cells: CellCount = None
+    confluence_at_harvest: Fraction = None
+    cell_count_at_harvest: CellCount = None
+    viability_at_harvest: Fraction = None
     viability_method: Text = ""
-    temperature: Q("temperature") = None
-    o2: Q("fraction") = None
-    co2: Q("fraction") = None
+    temperature: Temperature = None
+    o2: Fraction = None
+    co2: Fraction = None
     treatment: Text = ""
     conditioning_started_at: AwareDatetime | None = None
     conditioning_ended_at: AwareDatetime | None = None
-    harvest_volume: Q("volume") = None
-    harvest_hold_duration: Q("duration") = None
-    harvest_hold_temperature: Q("temperature") = None
+    harvest_volume: Volume = None
+    harvest_hold_duration: Duration = None
+    harvest_hold_temperature: Temperature = None
     notes: LongText = ""
 
     @model_validator(mode="after")
@@ -471,12 +488,12 @@ class Parameters(Part):
 
 
 class SpinParameters(Parameters):
-    g_force: Q("g_force") = None
+    g_force: GForce = None
     g_force_type: Literal["", "average", "maximum"] = ""
-    duration: Q("duration") = None
-    temperature: Q("temperature") = None
+    duration: Duration = None
+    temperature: Temperature = None
     rotor: Text = ""
-    k_factor: Q("number") = None
+    k_factor: Number = None
 
 
 class CentrifugationParameters(SpinParameters):
@@ -486,8 +503,8 @@ class CentrifugationParameters(SpinParameters):
 
 class UltracentrifugationParameters(SpinParameters):
     tube: Text = ""
-    washes: Q("count") = None
-    resuspension_volume: Q("volume") = None
+    washes: Count = None
+    resuspension_volume: Volume = None
     resuspension_buffer: Text = ""
 
 
@@ -495,9 +512,9 @@ class DensityGradientParameters(SpinParameters):
     gradient_medium: Literal["", "sucrose", "iodixanol", "other"] = ""
     loading: Literal["", "top_down", "bottom_up"] = ""
     gradient_range: Text = Field("", description='e.g. "5-40 % w/v"')
-    fraction_count: Q("count") = None
-    fraction_volume: Q("volume") = None
-    ev_fraction_density: Q("density") = None
+    fraction_count: Count = None
+    fraction_volume: Volume = None
+    ev_fraction_density: Density = None
     fractions_pooled: Text = ""
     medium_removal: Text = ""
 
@@ -505,35 +522,35 @@ class DensityGradientParameters(SpinParameters):
 class SecParameters(Parameters):
     resin: Text = ""
     column: Text = ""
-    bed_volume: Q("volume") = None
-    load_volume: Q("volume") = None
-    fraction_volume: Q("volume") = None
+    bed_volume: Volume = None
+    load_volume: Volume = None
+    fraction_volume: Volume = None
     fractions_collected: Text = ""
     fractions_pooled: Text = ""
     elution_buffer: Text = ""
-    flow_rate: Q("flow_rate") = None
+    flow_rate: FlowRate = None
 
 
 class MembraneParameters(Parameters):
-    mwco: Q("molecular_mass") = None
-    pore_size: Q("length") = None
+    mwco: MolecularMass = None
+    pore_size: Length = None
     membrane_material: Text = ""
     device: Text = ""
 
 
 class TffParameters(MembraneParameters):
-    membrane_area: Q("area") = None
-    transmembrane_pressure: Q("pressure") = None
-    feed_flow_rate: Q("flow_rate") = None
-    diafiltration_volumes: Q("number") = None
+    membrane_area: Area = None
+    transmembrane_pressure: Pressure = None
+    feed_flow_rate: FlowRate = None
+    diafiltration_volumes: Number = None
     diafiltration_buffer: Text = ""
-    concentration_factor: Q("number") = None
+    concentration_factor: Number = None
 
 
 class UltrafiltrationParameters(MembraneParameters):
-    g_force: Q("g_force") = None
-    duration: Q("duration") = None
-    temperature: Q("temperature") = None
+    g_force: GForce = None
+    duration: Duration = None
+    temperature: Temperature = None
 
 
 class FiltrationParameters(MembraneParameters):
@@ -544,11 +561,11 @@ class PrecipitationParameters(Parameters):
     reagent: Text = ""
     kit_name: Text = ""
     kit_lot: Text = ""
-    incubation_duration: Q("duration") = None
-    incubation_temperature: Q("temperature") = None
-    g_force: Q("g_force") = None
-    duration: Q("duration") = None
-    temperature: Q("temperature") = None
+    incubation_duration: Duration = None
+    incubation_temperature: Temperature = None
+    g_force: GForce = None
+    duration: Duration = None
+    temperature: Temperature = None
 
 
 class ImmunoaffinityParameters(Parameters):
@@ -564,16 +581,16 @@ class ImmunoaffinityParameters(Parameters):
 class Af4Parameters(Parameters):
     channel: Text = ""
     membrane_material: Text = ""
-    mwco: Q("molecular_mass") = None
-    cross_flow_rate: Q("flow_rate") = None
-    detector_flow_rate: Q("flow_rate") = None
+    mwco: MolecularMass = None
+    cross_flow_rate: FlowRate = None
+    detector_flow_rate: FlowRate = None
     fractions_pooled: Text = ""
 
 
 class MicrofluidicParameters(Parameters):
     device: Text = ""
     principle: Text = ""
-    flow_rate: Q("flow_rate") = None
+    flow_rate: FlowRate = None
 
 
 class KitParameters(Parameters):
@@ -581,10 +598,10 @@ class KitParameters(Parameters):
     kit_lot: Text = ""
     manufacturer: Text = ""
     principle: Text = ""
-    incubation_duration: Q("duration") = None
-    incubation_temperature: Q("temperature") = None
-    g_force: Q("g_force") = None
-    duration: Q("duration") = None
+    incubation_duration: Duration = None
+    incubation_temperature: Temperature = None
+    g_force: GForce = None
+    duration: Duration = None
 
 
 PARAMETERS: dict[IsolationMethod, type[Parameters]] = {
@@ -604,31 +621,112 @@ PARAMETERS: dict[IsolationMethod, type[Parameters]] = {
 
 
 class _Step(Part):
+    """An isolation step; each method's step adds its `method` tag and parameter set."""
+
     order: Annotated[int, Field(ge=1, le=1000)]
     purpose: StepPurpose = StepPurpose.SEPARATION
     performed_at: AwareDatetime | None = None
-    input_volume: Q("volume") = None
-    output_volume: Q("volume") = None
+    input_volume: Volume = None
+    output_volume: Volume = None
     notes: LongText = ""
+    method: str
+    parameters: Parameters
 
 
-def _step(method: IsolationMethod) -> type[_Step]:
-    """The step model of one method: its `method` tag and its own parameter set."""
-    parameters = PARAMETERS[method]
-    model: type[_Step] = create_model(
-        f"{parameters.__name__.removesuffix('Parameters')}Step",
-        __base__=_Step,
-        __module__=__name__,
-        method=(Literal[method.value], ...),
-        parameters=(parameters, Field(default_factory=parameters)),
+class CentrifugationStep(_Step):
+    method: Literal["centrifugation"]
+    parameters: CentrifugationParameters = Field(default_factory=CentrifugationParameters)
+
+
+class UltracentrifugationStep(_Step):
+    method: Literal["ultracentrifugation"]
+    parameters: UltracentrifugationParameters = Field(
+        default_factory=UltracentrifugationParameters
     )
-    return model
 
 
+class DensityGradientStep(_Step):
+    method: Literal["density_gradient"]
+    parameters: DensityGradientParameters = Field(default_factory=DensityGradientParameters)  # type: ignore[arg-type]  # mypy misreads this one class
+
+
+class SecStep(_Step):
+    method: Literal["sec"]
+    parameters: SecParameters = Field(default_factory=SecParameters)
+
+
+class TffStep(_Step):
+    method: Literal["tff"]
+    parameters: TffParameters = Field(default_factory=TffParameters)
+
+
+class UltrafiltrationStep(_Step):
+    method: Literal["ultrafiltration"]
+    parameters: UltrafiltrationParameters = Field(default_factory=UltrafiltrationParameters)
+
+
+class FiltrationStep(_Step):
+    method: Literal["filtration"]
+    parameters: FiltrationParameters = Field(default_factory=FiltrationParameters)
+
+
+class PrecipitationStep(_Step):
+    method: Literal["precipitation"]
+    parameters: PrecipitationParameters = Field(default_factory=PrecipitationParameters)
+
+
+class ImmunoaffinityStep(_Step):
+    method: Literal["immunoaffinity"]
+    parameters: ImmunoaffinityParameters = Field(default_factory=ImmunoaffinityParameters)
+
+
+class Af4Step(_Step):
+    method: Literal["af4"]
+    parameters: Af4Parameters = Field(default_factory=Af4Parameters)
+
+
+class MicrofluidicStep(_Step):
+    method: Literal["microfluidic"]
+    parameters: MicrofluidicParameters = Field(default_factory=MicrofluidicParameters)
+
+
+class KitStep(_Step):
+    method: Literal["kit"]
+    parameters: KitParameters = Field(default_factory=KitParameters)
+
+
+IsolationStep = Annotated[
+    CentrifugationStep
+    | UltracentrifugationStep
+    | DensityGradientStep
+    | SecStep
+    | TffStep
+    | UltrafiltrationStep
+    | FiltrationStep
+    | PrecipitationStep
+    | ImmunoaffinityStep
+    | Af4Step
+    | MicrofluidicStep
+    | KitStep,
+    Field(discriminator="method"),
+]
 STEP_MODELS: dict[IsolationMethod, type[_Step]] = {
-    method: _step(method) for method in IsolationMethod
+    IsolationMethod(model.model_fields["method"].annotation.__args__[0]): model  # type: ignore[union-attr]
+    for model in (
+        CentrifugationStep,
+        UltracentrifugationStep,
+        DensityGradientStep,
+        SecStep,
+        TffStep,
+        UltrafiltrationStep,
+        FiltrationStep,
+        PrecipitationStep,
+        ImmunoaffinityStep,
+        Af4Step,
+        MicrofluidicStep,
+        KitStep,
+    )
 }
-IsolationStep = Annotated[Union[tuple(STEP_MODELS.values())], Field(discriminator="method")]  # type: ignore[valid-type]  # noqa: UP007
 
 
 def isolation_step_model(method: IsolationMethod | str) -> type[_Step]:
@@ -642,34 +740,34 @@ class Engineering(Part):
     method: LoadingMethod
     cargo: Text = ""
     cargo_type: Text = Field("", description='e.g. "miRNA", "siRNA", "protein", "small molecule"')
-    cargo_amount: Q("mass") = None
+    cargo_amount: Mass = None
     surface_modification: Text = ""
-    voltage: Q("voltage") = None
-    duration: Q("duration") = None
-    temperature: Q("temperature") = None
-    loading_efficiency: Q("fraction") = None
+    voltage: Voltage = None
+    duration: Duration = None
+    temperature: Temperature = None
+    loading_efficiency: Fraction = None
     notes: LongText = ""
 
 
 class Storage(Part):
     """How the EV preparation is kept."""
 
-    temperature: Q("temperature") = None
+    temperature: Temperature = None
     buffer: Text = ""
     cryoprotectant: Text = ""
-    cryoprotectant_concentration: Q("fraction") = None
+    cryoprotectant_concentration: Fraction = None
     container: Text = ""
-    fill_volume: Q("volume") = None
-    freeze_thaw_cycles: Q("count") = None
+    fill_volume: Volume = None
+    freeze_thaw_cycles: Count = None
     stored_at: AwareDatetime | None = None
     notes: LongText = ""
 
 
 class Aliquot(Part):
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    volume: Q("volume") = None
+    volume: Volume = None
     location: Text = ""
-    freeze_thaw_cycles: Q("count") = None
+    freeze_thaw_cycles: Count = None
     status: Literal["available", "used", "discarded"] = "available"
 
 
@@ -891,8 +989,8 @@ class Marker(Part):
     antibody_clone: Text = ""
     antibody_lot: Text = ""
     antibody_dilution: Text = Field("", description='e.g. "1:1000"')
-    load_protein: Q("mass") = None
-    load_particles: Q("particle_count") = None
+    load_protein: Mass = None
+    load_particles: ParticleCount = None
     notes: LongText = ""
 
 
@@ -901,8 +999,8 @@ class Image(Part):
 
     technique: ImagingTechnique
     field: ImageField
-    magnification: Q("number") = None
-    scale_bar: Q("length") = None
+    magnification: Number = None
+    scale_bar: Length = None
     file_name: Text = ""
     caption: Text = ""
 
@@ -987,7 +1085,7 @@ class Assay(Part):
         None, description="The order of the isolation step an in-process sample followed"
     )
     aliquot: Text = ""
-    dilution_factor: Q("dilution_factor") = None
+    dilution_factor: DilutionFactor = None
     software_version: Text = ""
     settings: dict[str, Any] = Field(
         default_factory=dict,
