@@ -35,7 +35,7 @@ from evqc.fields import quantity_columns
 from evqc.markers import canonical_symbol
 from evqc.specs import Limits, Qualifier, Verdict, check_limits, outcome_verdict, verdict
 from evqc.units import QuantityValue, UnitError
-from evqc.vocabulary import ATTRIBUTES, AssayMethod, LabRole, ResultBasis
+from evqc.vocabulary import ATTRIBUTES, AssayMethod, LabRole, ResultBasis, SampleStage
 
 UNKNOWN_METHOD = '"{method}" is not an assay method evqc knows; expected one of {methods}.'
 UNKNOWN_ATTRIBUTE = '"{attribute}" is not an attribute evqc knows.'
@@ -584,12 +584,23 @@ def result_build(
         qualifier=result.qualifier,
         n=result.n,
         notes=result.notes,
-        specification=specs.get((result.attribute, assay.method.value))
-        or specs.get((result.attribute, "")),
+        specification=specification_for(result.attribute, assay, specs),
         **columns,
     )
     row.verdict = judge(row)
     return row
+
+
+def specification_for(
+    attribute: str, assay: record.Assay, specs: dict[tuple[str, str], Specification]
+) -> Specification | None:
+    """The specification that judges a result: the product's release specification
+    applies to the product itself, so only final-stage samples are judged (a harvest or
+    in-process sample is not the product); one bound to the run's method wins over one
+    for any method."""
+    if assay.sample_stage != SampleStage.FINAL:
+        return None
+    return specs.get((attribute, assay.method.value)) or specs.get((attribute, ""))
 
 
 def _stock(

@@ -24,6 +24,7 @@ from assays.services import (
 )
 from batches.access import LOCKED, NOT_A_MEMBER, REASON_REQUIRED, ROLE_TOO_LOW, STALE
 from batches.models import AuditEvent
+from batches.services import isolation_step_add
 from evqc import batch_record as record
 from evqc.exceptions import (
     AccessDenied,
@@ -298,6 +299,7 @@ DOES_NOT_WRITE = {
     # the event that holds the runs; it is covered through their cases.
     "assay_runs_create": "stores runs under its caller's audit event",
     "assay_runs_build": "builds unsaved runs",
+    "specification_for": "picks the specification that judges a result",
     "assay_runs_store": "stores runs under its caller's audit event",
 }
 
@@ -1027,3 +1029,37 @@ def test_a_correction_is_judged_again_against_the_version_it_was_recorded_under(
     stored = Result.objects.get(pk=old.pk)
     assert (corrected.specification, corrected.verdict) == (first, expected)
     assert (stored.specification, stored.verdict, stored.version) == (first, expected, 2)
+
+
+@pytest.mark.parametrize("stage", ["harvest", "in_process"])
+def test_a_sample_that_is_not_the_product_is_not_judged_by_the_release_specification(
+    stage, world, batch
+):
+    # given: conditioned medium or an in-process sample holds far fewer particles than the
+    # product, and the release specification is the product's
+    specification_create(
+        world.product,
+        attribute="particle_concentration",
+        lower_limit="1e11 particle/mL",
+        acting_user=world.people.admin,
+    )
+    step = {"isolation_step": 1} if stage == "in_process" else {}
+    if step:
+        isolation_step_add(
+            batch,
+            record.isolation_step_model("tff").model_validate({"order": 1, "method": "tff"}),
+            acting_user=world.people.analyst,
+        )
+
+    # when
+    result = recorded(
+        world,
+        batch,
+        "nta",
+        {"attribute": "particle_concentration", "value": "8e8 particle/mL"},
+        sample_stage=stage,
+        **step,
+    )
+
+    # then
+    assert (result.specification, result.verdict) == (None, "no_spec")
