@@ -9,8 +9,8 @@ batch-record parts (`evqc.batch_record`), already checked for units and vocabula
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -614,38 +614,27 @@ def production_run_set(
     expected_version: int | None = None,
 ) -> ProductionRun:
     """Record (or correct) the upstream culture of a cell-culture batch."""
-    run = ProductionRun.objects.filter(batch=batch).first()
-    locked = batch_for_change(
+
+    def cell_culture_only(locked: Batch) -> None:
+        if locked.source_kind not in ("", SourceKind.CELL_CULTURE):
+            raise BatchError(
+                PRODUCTION_ONLY_CELL_CULTURE.format(
+                    lot=locked.lot_number, kind=locked.source_kind
+                ),
+                BatchErrorCode.INVALID,
+            )
+
+    return _part_set(
         batch,
-        acting_user=acting_user,
+        production,
+        ProductionRun,
         what="change the production run",
-        expected_version=expected_version,
-        reason=reason,
-        amends=run is not None,
-    )
-    if locked.source_kind not in ("", SourceKind.CELL_CULTURE):
-        raise BatchError(
-            PRODUCTION_ONLY_CELL_CULTURE.format(lot=locked.lot_number, kind=locked.source_kind),
-            BatchErrorCode.INVALID,
-        )
-    before = None if run is None else part_of(record.Production, run)
-    run = run or ProductionRun(batch=locked)
-    for name, value in row_values(production, ProductionRun).items():
-        setattr(run, name, value)
-    _clean(run, exclude=["batch"])
-    run.save()
-    _touch(locked)
-    audit(
-        actor=acting_user,
         action="evqc.production_run.set",
-        obj=run,
-        lab=locked.lab,
-        batch=locked,
-        before=before,
-        after=production,
+        acting_user=acting_user,
         reason=reason,
+        expected_version=expected_version,
+        check=cell_culture_only,
     )
-    return run
 
 
 @transaction.atomic
@@ -658,30 +647,61 @@ def storage_set(
     expected_version: int | None = None,
 ) -> Storage:
     """Record (or correct) how a batch is stored."""
-    row = Storage.objects.filter(batch=batch).first()
+    return _part_set(
+        batch,
+        storage,
+        Storage,
+        what="change the storage",
+        action="evqc.storage.set",
+        acting_user=acting_user,
+        reason=reason,
+        expected_version=expected_version,
+    )
+
+
+PartRow = TypeVar("PartRow", ProductionRun, Storage)
+
+
+def _part_set(
+    batch: Batch,
+    part: Any,
+    model: type[PartRow],
+    *,
+    what: str,
+    action: str,
+    acting_user: User,
+    reason: str,
+    expected_version: int | None,
+    check: Callable[[Batch], None] | None = None,
+) -> PartRow:
+    """Record a batch's one-of-a-kind part, or correct it (which needs a reason once the
+    batch has left production)."""
     locked = batch_for_change(
         batch,
         acting_user=acting_user,
-        what="change the storage",
+        what=what,
         expected_version=expected_version,
         reason=reason,
-        amends=row is not None,
+        amends=model.objects.filter(batch=batch).exists(),
     )
-    before = None if row is None else part_of(record.Storage, row)
-    row = row or Storage(batch=locked)
-    for name, value in row_values(storage, Storage).items():
+    if check is not None:
+        check(locked)
+    row = model.objects.filter(batch=locked).first()  # under the lock: what is stored now
+    before = None if row is None else part_of(type(part), row)
+    row = row or model(batch=locked)
+    for name, value in row_values(part, model).items():
         setattr(row, name, value)
     _clean(row, exclude=["batch"])
     row.save()
     _touch(locked)
     audit(
         actor=acting_user,
-        action="evqc.storage.set",
+        action=action,
         obj=row,
         lab=locked.lab,
         batch=locked,
         before=before,
-        after=storage,
+        after=part,
         reason=reason,
     )
     return row
