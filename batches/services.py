@@ -691,15 +691,11 @@ def _part_set(
     row = row or model(batch=locked)
     for name, value in row_values(part, model).items():
         setattr(row, name, value)
-    _clean(row, exclude=["batch"])
-    row.save()
-    _touch(locked)
-    audit(
-        actor=acting_user,
+    _store_part(
+        row,
+        locked,
         action=action,
-        obj=row,
-        lab=locked.lab,
-        batch=locked,
+        acting_user=acting_user,
         before=before,
         after=part,
         reason=reason,
@@ -728,16 +724,8 @@ def isolation_step_add(batch: Batch, step: Any, *, acting_user: User) -> Isolati
             Conflict,
         )
     row = isolation_step_row(locked, step)
-    _clean(row, exclude=["batch"])
-    row.save()
-    _touch(locked)
-    audit(
-        actor=acting_user,
-        action="evqc.isolation_step.added",
-        obj=row,
-        lab=locked.lab,
-        batch=locked,
-        after=step,
+    _store_part(
+        row, locked, action="evqc.isolation_step.added", acting_user=acting_user, after=step
     )
     return row
 
@@ -755,18 +743,15 @@ def isolation_step_update(
     updated = isolation_step_row(locked, step)
     updated.pk, updated.created_at, updated.order = row.pk, row.created_at, row.order
     updated._state.adding = False  # the stored step, corrected
-    _clean(updated, exclude=["batch"])
-    updated.save(force_update=True)
-    _touch(locked)
-    audit(
-        actor=acting_user,
+    _store_part(
+        updated,
+        locked,
         action="evqc.isolation_step.updated",
-        obj=updated,
-        lab=locked.lab,
-        batch=locked,
+        acting_user=acting_user,
         before=before,
         after=step,
         reason=reason,
+        update=True,
     )
     return updated
 
@@ -820,16 +805,8 @@ def engineering_step_add(
     row = EngineeringStep(
         batch=locked, position=position, **row_values(engineering, EngineeringStep)
     )
-    _clean(row, exclude=["batch"])
-    row.save()
-    _touch(locked)
-    audit(
-        actor=acting_user,
-        action="evqc.engineering.added",
-        obj=row,
-        lab=locked.lab,
-        batch=locked,
-        after=engineering,
+    _store_part(
+        row, locked, action="evqc.engineering.added", acting_user=acting_user, after=engineering
     )
     return row
 
@@ -845,17 +822,7 @@ def aliquot_add(batch: Batch, aliquot: record.Aliquot, *, acting_user: User) -> 
             Conflict,
         )
     row = Aliquot(batch=locked, **row_values(aliquot, Aliquot))
-    _clean(row, exclude=["batch"])
-    row.save()
-    _touch(locked)
-    audit(
-        actor=acting_user,
-        action="evqc.aliquot.added",
-        obj=row,
-        lab=locked.lab,
-        batch=locked,
-        after=aliquot,
-    )
+    _store_part(row, locked, action="evqc.aliquot.added", acting_user=acting_user, after=aliquot)
     return row
 
 
@@ -871,15 +838,11 @@ def aliquot_update(
     before = part_of(record.Aliquot, row)
     for name, value in row_values(aliquot, Aliquot, exclude=frozenset({"label"})).items():
         setattr(row, name, value)
-    _clean(row, exclude=["batch"])
-    row.save()
-    _touch(locked)
-    audit(
-        actor=acting_user,
+    _store_part(
+        row,
+        locked,
         action="evqc.aliquot.updated",
-        obj=row,
-        lab=locked.lab,
-        batch=locked,
+        acting_user=acting_user,
         before=before,
         after=aliquot,
         reason=reason,
@@ -937,6 +900,34 @@ def _check_parent(child: Batch, parent: Batch, *, path: str) -> None:
             PARENT_CYCLE.format(lot=parent.lot_number, child=child.lot_number),
             BatchErrorCode.INVALID,
         )
+
+
+def _store_part(
+    row: Any,
+    batch: Batch,
+    *,
+    action: str,
+    acting_user: User,
+    after: Any = None,
+    before: Any = None,
+    reason: str = "",
+    update: bool = False,
+) -> None:
+    """Check and save a row of a part of `batch`, move the batch's version on, and write
+    the audit event of the change."""
+    _clean(row, exclude=["batch"])
+    row.save(force_update=update)
+    _touch(batch)
+    audit(
+        actor=acting_user,
+        action=action,
+        obj=row,
+        lab=batch.lab,
+        batch=batch,
+        before=before,
+        after=after,
+        reason=reason,
+    )
 
 
 def _ancestors(batch: Batch) -> set[int]:
