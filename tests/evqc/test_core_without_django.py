@@ -11,6 +11,8 @@ CORE_MODULES = [
     "evqc.distributions",
     "evqc.batch_record",
     "evqc.derived",
+    "evqc.guidelines",
+    "evqc.guidelines.catalogue_misev2018",
 ]
 
 

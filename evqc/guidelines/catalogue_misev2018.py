@@ -1,0 +1,515 @@
+"""MISEV2018 rules (Théry et al., J Extracell Vesicles 2018;7:1535750): separation,
+quantification, markers, single-vesicle characterisation and storage. Ids, wording and
+confidence tags follow ../shared/design/rules.md §2.4-2.8.
+
+Each check returns what is missing, in words a scientist can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from evqc.batch_record import Assay, BatchRecord, Parameters
+from evqc.guidelines import Confidence, Severity, rule
+from evqc.markers import MarkerCategory, resolve_marker
+from evqc.vocabulary import (
+    ImageField,
+    IsolationMethod,
+    SampleStage,
+    SourceKind,
+    Technique,
+)
+
+M18 = "misev2018"
+C, S, U = Confidence.CONFIRMED, Confidence.SECONDARY, Confidence.UNVERIFIED
+REQUIRED, RECOMMENDED = Severity.REQUIRED, Severity.RECOMMENDED
+
+SIZES = ("size_mode", "size_mean", "size_d50")
+HIGH_SPEED = {IsolationMethod.ULTRACENTRIFUGATION, IsolationMethod.DENSITY_GRADIENT}
+MEMBRANES = {IsolationMethod.FILTRATION, IsolationMethod.ULTRAFILTRATION, IsolationMethod.TFF}
+KITS = {IsolationMethod.PRECIPITATION, IsolationMethod.KIT, IsolationMethod.IMMUNOAFFINITY}
+# Category-2 proteins that are also found in exomeres (MISEV2018 box; rules.md M18-MRK-02).
+PROMISCUOUS = {"HSPA8", "HSP90AB1"}
+
+
+# Facts about a record
+# ------------------------------------------------------------------------------
+
+
+def _final(record: BatchRecord) -> list[Assay]:
+    return [assay for assay in record.assays if assay.sample_stage == SampleStage.FINAL]
+
+
+def _by_technique(record: BatchRecord, technique: Technique) -> list[Assay]:
+    return [assay for assay in _final(record) if assay.method.info.technique == technique]
+
+
+def _reports(assays: Iterable[Assay], attributes: Iterable[str]) -> bool:
+    wanted = set(attributes)
+    return any(result.attribute in wanted for assay in assays for result in assay.results)
+
+
+def _steps(record: BatchRecord, methods: set[IsolationMethod]) -> list[object]:
+    return [step for step in record.isolation_steps if IsolationMethod(step.method) in methods]
+
+
+def _unset(parameters: Parameters, names: Sequence[str]) -> list[str]:
+    """The named parameters a step left empty."""
+    return [name for name in names if getattr(parameters, name) in (None, "")]
+
+
+def _per_step(
+    steps: Iterable[object], needed: Sequence[str], *, either: Sequence[str] = ()
+) -> list[str]:
+    """'step 2 (ultracentrifugation): rotor, k_factor' for each step missing parameters;
+    `either` lists parameters of which one is enough."""
+    missing = []
+    for step in steps:
+        lacking = _unset(step.parameters, needed)  # type: ignore[attr-defined]
+        if either and len(_unset(step.parameters, either)) == len(either):  # type: ignore[attr-defined]
+            lacking.append(" or ".join(either))
+        if lacking:
+            missing.append(f"step {step.order} ({step.method}): {', '.join(lacking)}")  # type: ignore[attr-defined]
+    return missing
+
+
+def _positive_markers(record: BatchRecord) -> dict[str, MarkerCategory | None]:
+    """Proteins detected in the final product, by HGNC symbol, with their category."""
+    found: dict[str, MarkerCategory | None] = {}
+    for assay in _final(record):
+        for marker in assay.markers:
+            if marker.detected:
+                known = resolve_marker(marker.protein)
+                symbol = known.symbol if known else marker.protein.upper()
+                found[symbol] = known.category if known else None
+    return found
+
+
+def _assessed_categories(record: BatchRecord) -> set[MarkerCategory]:
+    """Categories of the proteins probed at all (present or absent) in the final product."""
+    categories = set()
+    for assay in _final(record):
+        for marker in assay.markers:
+            known = resolve_marker(marker.protein)
+            if known is not None:
+                categories.add(known.category)
+    return categories
+
+
+# §3 Separation and concentration
+# ------------------------------------------------------------------------------
+
+
+@rule(
+    "M18-SEP-01",
+    catalogue=M18,
+    guideline="MISEV2018 §3",
+    severity=REQUIRED,
+    confidence=S,
+    title="Every separation and concentration step is described, in order",
+    message="No isolation step is recorded, so nobody can repeat how the EVs were separated.",
+    how_to_fix="Record each isolation step in order with its method and parameters.",
+)
+def separation_steps(record: BatchRecord) -> list[str]:
+    return [] if record.isolation_steps else ["isolation steps"]
+
+
+@rule(
+    "M18-SEP-02",
+    catalogue=M18,
+    guideline="MISEV2018 §3; EV-METRIC",
+    severity=REQUIRED,
+    confidence=C,
+    title="Centrifugation steps report g-force, time, temperature, rotor, k-factor",
+    message="A centrifugation step lacks what is needed to repeat it (for ultracentrifugation "
+    "and density gradients: rotor and k-factor too).",
+    how_to_fix="Add g-force (and whether average or maximum), duration and temperature to "
+    "every spin; rotor and k-factor to every ultracentrifugation or gradient spin.",
+    applies=lambda record: bool(_steps(record, {IsolationMethod.CENTRIFUGATION} | HIGH_SPEED)),
+)
+def centrifugation_specifics(record: BatchRecord) -> list[str]:
+    low = _per_step(
+        _steps(record, {IsolationMethod.CENTRIFUGATION}), ("g_force", "duration", "temperature")
+    )
+    high = _per_step(
+        _steps(record, HIGH_SPEED), ("g_force", "duration", "temperature", "rotor", "k_factor")
+    )
+    return sorted(low + high)
+
+
+@rule(
+    "M18-SEP-04",
+    catalogue=M18,
+    guideline="MISEV2018 §3",
+    severity=REQUIRED,
+    confidence=U,
+    title="Density gradients report medium, range, fractions and EV-fraction density",
+    message="A density gradient lacks what is needed to repeat it or to place the EVs in it.",
+    how_to_fix="Record the gradient medium, its range, the number of fractions and the "
+    "density of the EV-positive fractions.",
+    applies=lambda record: bool(_steps(record, {IsolationMethod.DENSITY_GRADIENT})),
+)
+def density_gradient_specifics(record: BatchRecord) -> list[str]:
+    return _per_step(
+        _steps(record, {IsolationMethod.DENSITY_GRADIENT}),
+        ("gradient_medium", "gradient_range", "fraction_count", "ev_fraction_density"),
+    )
+
+
+@rule(
+    "M18-SEP-05",
+    catalogue=M18,
+    guideline="MISEV2018 §3",
+    severity=REQUIRED,
+    confidence=U,
+    title="Size-exclusion chromatography reports resin or column, load and fractions pooled",
+    message="An SEC step lacks its resin or column, load volume or the fractions pooled.",
+    how_to_fix="Record the resin or prepacked column, the sample load volume and which "
+    "fractions were pooled.",
+    applies=lambda record: bool(_steps(record, {IsolationMethod.SEC})),
+)
+def sec_specifics(record: BatchRecord) -> list[str]:
+    return _per_step(
+        _steps(record, {IsolationMethod.SEC}),
+        ("load_volume", "fractions_pooled"),
+        either=("resin", "column"),
+    )
+
+
+@rule(
+    "M18-SEP-06",
+    catalogue=M18,
+    guideline="MISEV2018 §3",
+    severity=REQUIRED,
+    confidence=U,
+    title="Filtration, ultrafiltration and TFF report pore size or MWCO, membrane and device",
+    message="A membrane step lacks its pore size or cut-off, membrane material or device: "
+    "recovery depends on them.",
+    how_to_fix="Record the pore size (µm) or MWCO (kDa), the membrane material and the device.",
+    applies=lambda record: bool(_steps(record, MEMBRANES)),
+)
+def membrane_specifics(record: BatchRecord) -> list[str]:
+    return _per_step(
+        _steps(record, MEMBRANES), ("membrane_material", "device"), either=("pore_size", "mwco")
+    )
+
+
+@rule(
+    "M18-SEP-07",
+    catalogue=M18,
+    guideline="MISEV2018 §3",
+    severity=REQUIRED,
+    confidence=S,
+    title="Precipitation, kits and immunoaffinity report product, lot and capture target",
+    message="A kit, precipitation or immunoaffinity step lacks its product, lot or target.",
+    how_to_fix="Record the kit or reagent and its lot; for immunoaffinity, the capture "
+    "target and antibody.",
+    applies=lambda record: bool(_steps(record, KITS)),
+)
+def kit_specifics(record: BatchRecord) -> list[str]:
+    missing = _per_step(
+        _steps(record, {IsolationMethod.PRECIPITATION}),
+        ("kit_lot",),
+        either=("reagent", "kit_name"),
+    )
+    missing += _per_step(_steps(record, {IsolationMethod.KIT}), ("kit_name", "kit_lot"))
+    missing += _per_step(
+        _steps(record, {IsolationMethod.IMMUNOAFFINITY}),
+        ("capture_target",),
+        either=("antibody", "kit_name"),
+    )
+    return sorted(missing)
+
+
+# §4a Quantification
+# ------------------------------------------------------------------------------
+
+
+@rule(
+    "M18-QNT-02",
+    catalogue=M18,
+    guideline="MISEV2018 §4a",
+    severity=REQUIRED,
+    confidence=C,
+    title="EVs are quantified globally by at least two methods",
+    message="The EVs are not quantified by two methods (particle number and total protein).",
+    how_to_fix="Measure the particle concentration (NTA, TRPS, nano-flow) and the protein "
+    "concentration (BCA, microBCA, Qubit, Bradford) of the final product.",
+)
+def global_quantification(record: BatchRecord) -> list[str]:
+    missing = []
+    if not _reports(_by_technique(record, Technique.SINGLE_PARTICLE), ["particle_concentration"]):
+        missing.append("particle concentration")
+    if not _reports(_by_technique(record, Technique.PROTEIN), ["protein_concentration"]):
+        missing.append("protein concentration")
+    return missing
+
+
+@rule(
+    "M18-QNT-03",
+    catalogue=M18,
+    guideline="MISEV2018 §4a",
+    severity=RECOMMENDED,
+    confidence=S,
+    title="The particle-to-protein ratio is reported as a purity indicator",
+    message="Without both particle and protein concentrations evqc cannot compute the "
+    "particle-to-protein ratio (decision 2: a warning, not a gap).",
+    how_to_fix="Measure both; evqc computes the ratio.",
+)
+def particle_protein_ratio(record: BatchRecord) -> list[str]:
+    return ["particle-to-protein ratio"] if global_quantification(record) else []
+
+
+@rule(
+    "M18-QNT-04",
+    catalogue=M18,
+    guideline="MISEV2018 §4a",
+    severity=REQUIRED,
+    confidence=U,
+    title="Particle measurements report instrument, software version, settings and dilution",
+    message="A particle measurement lacks the metadata needed to compare or repeat it.",
+    how_to_fix="Record the instrument, software version and dilution factor of every "
+    "particle measurement, and the camera level and detection threshold of NTA runs.",
+    applies=lambda record: bool(_by_technique(record, Technique.SINGLE_PARTICLE)),
+)
+def particle_assay_metadata(record: BatchRecord) -> list[str]:
+    missing = []
+    for index, assay in enumerate(record.assays):
+        if assay.method.info.technique != Technique.SINGLE_PARTICLE:
+            continue
+        lacking = [
+            name
+            for name, given in (
+                ("instrument", assay.instrument),
+                ("software_version", assay.software_version),
+                ("dilution_factor", assay.dilution_factor),
+            )
+            if not given
+        ]
+        if assay.method == "nta":
+            lacking += [
+                s for s in ("camera_level", "detection_threshold") if s not in assay.settings
+            ]
+        if lacking:
+            missing.append(f"assay {index + 1} ({assay.method}): {', '.join(lacking)}")
+    return missing
+
+
+# §4b Protein markers (Table 3)
+# ------------------------------------------------------------------------------
+
+
+@rule(
+    "M18-MRK-01",
+    catalogue=M18,
+    guideline="MISEV2018 §4b, Table 3",
+    severity=REQUIRED,
+    confidence=S,
+    title="At least 3 positive EV proteins, with category 1 and category 2",
+    message="The EV identity is not shown: MISEV2018 asks for at least three EV proteins "
+    "detected, at least one transmembrane (category 1) and one cytosolic (category 2).",
+    how_to_fix="Probe tetraspanins (CD9, CD63, CD81) and cytosolic proteins (TSG101, ALIX, "
+    "syntenin) in the final product.",
+)
+def positive_markers(record: BatchRecord) -> list[str]:
+    positive = _positive_markers(record)
+    ev_proteins = [
+        s
+        for s, category in positive.items()
+        if category in {MarkerCategory.TRANSMEMBRANE, MarkerCategory.CYTOSOLIC}
+    ]
+    missing = []
+    if len(ev_proteins) < 3:
+        missing.append(f"{3 - len(ev_proteins)} more detected category-1 or -2 protein(s)")
+    if MarkerCategory.TRANSMEMBRANE not in positive.values():
+        missing.append("a detected category-1 (transmembrane) protein")
+    if MarkerCategory.CYTOSOLIC not in positive.values():
+        missing.append("a detected category-2 (cytosolic) protein")
+    return missing
+
+
+@rule(
+    "M18-MRK-02",
+    catalogue=M18,
+    guideline="MISEV2018 §4b, box on exomeres",
+    severity=RECOMMENDED,
+    confidence=C,
+    title="Cytosolic evidence is not only proteins also found in exomeres",
+    message="The only cytosolic proteins detected (category 2b, HSPA8, HSP90AB1) are also "
+    "found in exomeres, so they do not show EVs on their own.",
+    how_to_fix="Add an EV-specific cytosolic protein such as TSG101, ALIX or syntenin.",
+    applies=lambda record: any(
+        category == MarkerCategory.CYTOSOLIC for category in _positive_markers(record).values()
+    ),
+)
+def not_only_promiscuous(record: BatchRecord) -> list[str]:
+    for symbol in _positive_markers(record):
+        known = resolve_marker(symbol)
+        if known and known.subcategory == "2a" and symbol not in PROMISCUOUS:
+            return []
+    return ["a detected category-2a protein other than HSPA8 or HSP90AB1"]
+
+
+def _negative_marker_is_only_a_warning(record: BatchRecord) -> bool:
+    """Decision 3: category 4 alone is enough for a warning, not a gap, for cell-culture
+    EVs made without serum or platelet lysate."""
+    production = record.production
+    serum_free = (
+        record.source_kind == SourceKind.CELL_CULTURE
+        and production is not None
+        and production.supplement_type is not None
+        and not production.supplement_type.brings_evs
+    )
+    return serum_free and MarkerCategory.OTHER_COMPARTMENT in _assessed_categories(record)
+
+
+@rule(
+    "M18-MRK-03",
+    catalogue=M18,
+    guideline="MISEV2018 §4b",
+    severity=REQUIRED,
+    confidence=S,
+    title="A purity (category-3) protein fitting the source is assessed",
+    message="No co-isolated contaminant (category 3: lipoproteins such as APOA1 or APOB, "
+    "albumin, UMOD for urine) was probed, so purity is not shown.",
+    how_to_fix="Probe a category-3 protein that fits the source (APOA1/APOB/ALB for plasma "
+    "or serum-containing medium).",
+    lenient=_negative_marker_is_only_a_warning,
+)
+def purity_marker(record: BatchRecord) -> list[str]:
+    if MarkerCategory.NON_EV_COISOLATE in _assessed_categories(record):
+        return []
+    return ["an assessed category-3 (non-EV co-isolate) protein"]
+
+
+@rule(
+    "M18-MRK-06",
+    catalogue=M18,
+    guideline="MISEV2018 §4b; EV-METRIC",
+    severity=REQUIRED,
+    confidence=C,
+    title="Immunoassays report antibody, dilution, lysis and load",
+    message="An immunoassay lacks its antibody details, lysis buffer or load, which EV-METRIC "
+    "asks for.",
+    how_to_fix="For every marker record the antibody clone or catalogue number and dilution; "
+    "for the run, the lysis buffer, reducing conditions (western blot) and the load.",
+    applies=lambda record: any(a.markers and a.method.info.antibody for a in record.assays),
+)
+def immunoassay_details(record: BatchRecord) -> list[str]:
+    missing = []
+    for index, assay in enumerate(record.assays):
+        if not (assay.markers and assay.method.info.antibody):
+            continue
+        where = f"assay {index + 1} ({assay.method})"
+        lacking = sorted(
+            {
+                marker.protein
+                for marker in assay.markers
+                if not (marker.antibody_clone or marker.antibody_catalogue_number)
+                or not marker.antibody_dilution
+            }
+        )
+        if lacking:
+            missing.append(f"{where}: antibody and dilution for {', '.join(lacking)}")
+        if assay.method.info.lysate and not assay.lysis_buffer:
+            missing.append(f"{where}: lysis buffer")
+        if assay.method == "western_blot":
+            if assay.reducing is None:
+                missing.append(f"{where}: reducing or non-reducing")
+            if not any(m.load_protein or m.load_particles for m in assay.markers):
+                missing.append(f"{where}: load (µg protein or particles per lane)")
+    return missing
+
+
+# §4c Single-vesicle characterisation
+# ------------------------------------------------------------------------------
+
+
+@rule(
+    "M18-SGL-01",
+    catalogue=M18,
+    guideline="MISEV2018 §4c",
+    severity=REQUIRED,
+    confidence=C,
+    title="Single EVs are imaged, wide-field and close-up",
+    message="No micrographs of single EVs (EM, cryo-EM, AFM) in both wide-field and close-up.",
+    how_to_fix="Record an imaging assay (TEM, cryo-EM, AFM) with a wide-field and a "
+    "close-up image.",
+)
+def single_vesicle_images(record: BatchRecord) -> list[str]:
+    fields = {image.field for assay in _final(record) for image in assay.images}
+    return [f"a {field.label} image" for field in ImageField if field not in fields]
+
+
+@rule(
+    "M18-SGL-02",
+    catalogue=M18,
+    guideline="MISEV2018 §4c",
+    severity=REQUIRED,
+    confidence=C,
+    title="A non-imaging single-particle method gives the size distribution",
+    message="No single-particle method (NTA, TRPS, nano-flow) measured the EVs' concentration "
+    "and size distribution.",
+    how_to_fix="Measure the final product by NTA, TRPS or nano-flow cytometry and record its "
+    "particle concentration and size (mode, mean or D50, or the binned distribution).",
+)
+def single_particle_sizes(record: BatchRecord) -> list[str]:
+    assays = _by_technique(record, Technique.SINGLE_PARTICLE)
+    missing = []
+    if not _reports(assays, ["particle_concentration"]):
+        missing.append("particle concentration by a single-particle method")
+    if not (_reports(assays, SIZES) or any(a.size_distributions for a in assays)):
+        missing.append("size by a single-particle method")
+    return missing
+
+
+@rule(
+    "M18-SGL-03",
+    catalogue=M18,
+    guideline="MISEV2018 §4c",
+    severity=REQUIRED,
+    confidence=S,
+    title="Single EVs are characterised by an imaging and a particle-counting method",
+    message="Single-vesicle evidence must rest on two principles: imaging and particle "
+    "counting. DLS is a bulk method and does not count.",
+    how_to_fix="Record both an imaging assay (TEM, cryo-EM, AFM) and a single-particle assay "
+    "(NTA, TRPS, nano-flow).",
+)
+def two_principles(record: BatchRecord) -> list[str]:
+    missing = []
+    if not _by_technique(record, Technique.IMAGING):
+        missing.append("an imaging method")
+    if not _by_technique(record, Technique.SINGLE_PARTICLE):
+        missing.append("a single-particle counting method")
+    return missing
+
+
+# §2/§3 Storage
+# ------------------------------------------------------------------------------
+
+
+@rule(
+    "M18-STO-01",
+    catalogue=M18,
+    guideline="MISEV2018 §2/§3",
+    severity=REQUIRED,
+    confidence=U,
+    title="Storage of the EV preparation is reported",
+    message="How the EVs were stored (temperature, buffer, container, freeze-thaw cycles) is "
+    "not recorded; each of these changes EVs.",
+    how_to_fix="Record the storage temperature, buffer, container and freeze-thaw cycles.",
+)
+def storage(record: BatchRecord) -> list[str]:
+    if record.storage is None:
+        return ["storage"]
+    stored = record.storage
+    return [
+        name
+        for name, given in (
+            ("temperature", stored.temperature),
+            ("buffer", stored.buffer),
+            ("container", stored.container),
+            ("freeze_thaw_cycles", stored.freeze_thaw_cycles),
+        )
+        if given in (None, "")
+    ]
