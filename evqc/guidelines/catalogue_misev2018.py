@@ -513,3 +513,220 @@ def storage(record: BatchRecord) -> list[str]:
         )
         if given in (None, "")
     ]
+
+
+# §2a Cell-culture-conditioned medium
+# ------------------------------------------------------------------------------
+
+
+def _cell_culture(record: BatchRecord) -> bool:
+    return record.source_kind == SourceKind.CELL_CULTURE
+
+
+def _missing(part: object, names: Sequence[str], *, prefix: str) -> list[str]:
+    """`prefix.name` for each named field the part leaves empty (or the part itself)."""
+    if part is None:
+        return [prefix]
+    return [f"{prefix}.{name}" for name in names if getattr(part, name) in (None, "")]
+
+
+def _one_of(part: object, names: Sequence[str], *, prefix: str) -> list[str]:
+    if part is not None and any(getattr(part, name) not in (None, "") for name in names):
+        return []
+    return [" or ".join(f"{prefix}.{name}" for name in names)]
+
+
+@rule(
+    "M18-CC-01",
+    catalogue=M18,
+    guideline="MISEV2018 §2a",
+    severity=REQUIRED,
+    confidence=S,
+    title="The producer cells are identified and authenticated",
+    message="The producer cells are not fully identified: species, cell type, line or donor, "
+    "and how their identity was authenticated.",
+    how_to_fix="Record the cell source's species, cell type, cell line (RRID) or donor, and "
+    "the authentication method (e.g. STR).",
+    applies=_cell_culture,
+)
+def producer_cells(record: BatchRecord) -> list[str]:
+    source = record.source
+    return _missing(source, ("species", "cell_type", "authentication_method"), prefix="source") + (
+        _one_of(source, ("cell_line", "donor"), prefix="source")
+    )
+
+
+@rule(
+    "M18-CC-02",
+    catalogue=M18,
+    guideline="MISEV2018 §2a",
+    severity=REQUIRED,
+    confidence=U,
+    title="The passage number (or population doublings) at conditioning is recorded",
+    message="The cells' passage at conditioning is not recorded; EV output changes with it.",
+    how_to_fix="Record the passage number or the population doublings of the production run.",
+    applies=_cell_culture,
+)
+def passage(record: BatchRecord) -> list[str]:
+    return _one_of(
+        record.production, ("passage_number", "population_doublings"), prefix="production"
+    )
+
+
+@rule(
+    "M18-CC-03",
+    catalogue=M18,
+    guideline="MISEV2018 §2a",
+    severity=REQUIRED,
+    confidence=S,
+    title="Seeding and confluence (or cell count) at harvest are recorded",
+    message="How densely the cells were seeded, or how confluent they were at harvest, is not "
+    "recorded.",
+    how_to_fix="Record the seeding density (or seeded cells) and the confluence or cell count "
+    "at harvest.",
+    applies=_cell_culture,
+)
+def seeding(record: BatchRecord) -> list[str]:
+    production = record.production
+    return _one_of(production, ("seeding_density", "seeded_cells"), prefix="production") + (
+        _one_of(
+            production, ("confluence_at_harvest", "cell_count_at_harvest"), prefix="production"
+        )
+    )
+
+
+@rule(
+    "M18-CC-04",
+    catalogue=M18,
+    guideline="MISEV2018 §2a",
+    severity=REQUIRED,
+    confidence=S,
+    title="Cell viability at harvest and its method are recorded",
+    message="Cell viability at harvest is not recorded: dying cells release other vesicles.",
+    how_to_fix="Record the viability at harvest and how it was measured (e.g. trypan blue).",
+    applies=_cell_culture,
+)
+def viability(record: BatchRecord) -> list[str]:
+    return _missing(
+        record.production, ("viability_at_harvest", "viability_method"), prefix="production"
+    )
+
+
+@rule(
+    "M18-CC-05",
+    catalogue=M18,
+    guideline="MISEV2018 §2a",
+    severity=REQUIRED,
+    confidence=S,
+    title="Medium and supplements, and any EV depletion, are recorded",
+    message="The medium is not fully described: serum or platelet lysate brings its own EVs, so "
+    "its share and its EV depletion (how, and whether verified) matter.",
+    how_to_fix="Record the base medium and supplement; for serum or platelet lysate its "
+    "concentration, and for EV-depleted supplements the depletion method and whether the "
+    "depletion was verified.",
+    applies=_cell_culture,
+)
+def medium(record: BatchRecord) -> list[str]:
+    production = record.production
+    missing = _missing(production, ("base_medium", "supplement_type"), prefix="production")
+    supplement = production.supplement_type if production else None
+    if supplement is not None and supplement.brings_evs:
+        missing += _missing(production, ("supplement_concentration",), prefix="production")
+        if supplement.value.startswith("ev_depleted"):
+            missing += _missing(
+                production, ("ev_depletion_method", "ev_depletion_verified"), prefix="production"
+            )
+    return missing
+
+
+@rule(
+    "M18-CC-06",
+    catalogue=M18,
+    guideline="MISEV2018 §2a",
+    severity=REQUIRED,
+    confidence=U,
+    title="The conditioning time is recorded",
+    message="How long the medium was conditioned by the cells is not recorded.",
+    how_to_fix="Record when conditioning started and ended.",
+    applies=_cell_culture,
+)
+def conditioning_time(record: BatchRecord) -> list[str]:
+    return _missing(
+        record.production,
+        ("conditioning_started_at", "conditioning_ended_at"),
+        prefix="production",
+    )
+
+
+@rule(
+    "M18-CC-07",
+    catalogue=M18,
+    guideline="MISEV2018 §4a",
+    severity=REQUIRED,
+    confidence=C,
+    title="The volume of conditioned medium and the number of producer cells are recorded",
+    message="Without the harvested volume and the producer-cell number, yields cannot be "
+    "expressed per mL or per cell.",
+    how_to_fix="Record the harvest volume and the cell count at harvest.",
+    applies=_cell_culture,
+)
+def source_quantity(record: BatchRecord) -> list[str]:
+    return _missing(
+        record.production, ("harvest_volume", "cell_count_at_harvest"), prefix="production"
+    )
+
+
+@rule(
+    "M18-CC-08",
+    catalogue=M18,
+    guideline="MISEV2018 §2a",
+    severity=RECOMMENDED,
+    confidence=U,
+    title="Culture format and environment are recorded",
+    message="The culture vessel and environment (temperature, CO2) are not fully recorded.",
+    how_to_fix="Record the vessel or bioreactor type, the temperature and CO2 (and O2 under "
+    "hypoxia, and any priming treatment).",
+    applies=_cell_culture,
+)
+def culture_environment(record: BatchRecord) -> list[str]:
+    return _missing(record.production, ("vessel_type", "temperature", "co2"), prefix="production")
+
+
+@rule(
+    "M18-CC-09",
+    catalogue=M18,
+    guideline="MISEV2018 §2a",
+    severity=REQUIRED,
+    confidence=S,
+    title="The producer cells' mycoplasma status is recorded",
+    message="The producer cells' mycoplasma status is not recorded (or they were not tested).",
+    how_to_fix="Record the cell source's mycoplasma result, method and test date.",
+    applies=_cell_culture,
+)
+def mycoplasma(record: BatchRecord) -> list[str]:
+    source = record.source
+    status = getattr(source, "mycoplasma_status", "")
+    return [] if status in {"negative", "positive"} else ["source.mycoplasma_status"]
+
+
+@rule(
+    "M18-CC-10",
+    catalogue=M18,
+    guideline="MISEV2018 §2a/§3",
+    severity=REQUIRED,
+    confidence=U,
+    title="Harvest pre-processing and the hold before separation are recorded",
+    message="The cell and debris removal steps, or the hold time and temperature before "
+    "separation, are not recorded.",
+    how_to_fix="Record the clarification spins or filtration as pre-processing steps, and the "
+    "harvest hold duration and temperature.",
+    applies=_cell_culture,
+)
+def pre_processing(record: BatchRecord) -> list[str]:
+    steps = [s for s in record.isolation_steps if s.purpose == "pre_processing"]
+    missing = [] if steps else ["a pre-processing (clarification) step"]
+    return missing + _missing(
+        record.production,
+        ("harvest_hold_duration", "harvest_hold_temperature"),
+        prefix="production",
+    )

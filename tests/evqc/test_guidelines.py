@@ -19,8 +19,32 @@ def complete_msc_batch():
         "schema": "evqc.batch-record/1",
         "lot_number": "UCMSC-T1",
         "product": {"code": "UCMSC-sEV", "name": "UC-MSC small EVs"},
-        "source": {"kind": "cell_culture", "name": "UC-MSC MCB-02"},
-        "production": {"supplement_type": "serum_free", "harvest_volume": "2 L"},
+        "source": {
+            "kind": "cell_culture",
+            "name": "UC-MSC MCB-02",
+            "species": "Homo sapiens",
+            "cell_type": "UC-MSC",
+            "donor": "D-0193",
+            "authentication_method": "STR",
+            "mycoplasma_status": "negative",
+        },
+        "production": {
+            "vessel_type": "hollow_fibre",
+            "temperature": "37 °C",
+            "co2": "5 %",
+            "base_medium": "MEM alpha",
+            "supplement_type": "serum_free",
+            "passage_number": 4,
+            "seeding_density": "3000 cell/cm²",
+            "cell_count_at_harvest": "2.4e8 cell",
+            "viability_at_harvest": "94 %",
+            "viability_method": "trypan blue",
+            "conditioning_started_at": "2026-03-01T08:00:00Z",
+            "conditioning_ended_at": "2026-03-03T08:00:00Z",
+            "harvest_volume": "2 L",
+            "harvest_hold_duration": "2 h",
+            "harvest_hold_temperature": "4 °C",
+        },
         "isolation_steps": [
             {
                 "order": 1,
@@ -363,7 +387,54 @@ def no_freeze_thaw(document):
     del document["storage"]["freeze_thaw_cycles"]
 
 
+def production_without(*names):
+    def change(document):
+        for name in names:
+            del document["production"][name]
+
+    change.__name__ = f"production_without_{'_'.join(names)}"
+    return change
+
+
+def source_without(*names):
+    def change(document):
+        for name in names:
+            del document["source"][name]
+
+    change.__name__ = f"source_without_{'_'.join(names)}"
+    return change
+
+
+def ev_depleted_hpl_without_verification(document):
+    document["production"] |= {
+        "supplement_type": "ev_depleted_hpl",
+        "supplement_concentration": "5 %",
+        "ev_depletion_method": "120,000 x g, 18 h",
+    }
+
+
+def no_clarification(document):
+    document["isolation_steps"][0]["purpose"] = "separation"
+
+
+def untested_cells(document):
+    document["source"]["mycoplasma_status"] = "not_tested"
+
+
 FIRES = [
+    ("M18-CC-01", source_without("donor"), Status.GAP),
+    ("M18-CC-01", source_without("authentication_method"), Status.GAP),
+    ("M18-CC-02", production_without("passage_number"), Status.GAP),
+    ("M18-CC-03", production_without("seeding_density"), Status.GAP),
+    ("M18-CC-04", production_without("viability_method"), Status.GAP),
+    ("M18-CC-05", production_without("base_medium"), Status.GAP),
+    ("M18-CC-05", ev_depleted_hpl_without_verification, Status.GAP),
+    ("M18-CC-06", production_without("conditioning_ended_at"), Status.GAP),
+    ("M18-CC-07", production_without("harvest_volume"), Status.GAP),
+    ("M18-CC-08", production_without("co2"), Status.WARNING),
+    ("M18-CC-09", untested_cells, Status.GAP),
+    ("M18-CC-10", no_clarification, Status.GAP),
+    ("M18-CC-10", production_without("harvest_hold_duration"), Status.GAP),
     ("M18-SEP-01", drop_steps, Status.GAP),
     ("M18-SEP-02", uc_without_rotor, Status.GAP),
     ("M18-SEP-02", spin_without_temperature, Status.GAP),
@@ -434,13 +505,29 @@ def test_every_implemented_rule_has_a_case_where_it_fires():
 def test_a_missing_negative_marker_is_a_gap_when_the_medium_brings_evs():
     # decision 3: calnexin alone is not enough for EVs made in platelet lysate
     document = changed(no_purity_marker)
-    document["production"]["supplement_type"] = "ev_depleted_hpl"
+    ev_depleted_hpl_without_verification(document)
 
     assert findings(document)["M18-MRK-03"].status == Status.GAP
 
 
 def test_a_rule_that_does_not_concern_the_batch_is_not_applicable():
     assert findings(complete_msc_batch())["M18-SEP-04"].status == Status.NOT_APPLICABLE
+
+
+def test_cell_culture_rules_do_not_apply_to_a_plasma_batch():
+    document = complete_msc_batch()
+    document["source"] = {"kind": "biofluid", "material": "plasma"}
+    del document["production"]
+
+    cell_culture = {r: f for r, f in findings(document).items() if r.startswith("M18-CC-")}
+
+    assert {f.status for f in cell_culture.values()} == {Status.NOT_APPLICABLE}
+
+
+def test_what_is_missing_names_the_fields_to_fill_in():
+    found = findings(changed(ev_depleted_hpl_without_verification))["M18-CC-05"]
+
+    assert found.missing == ("production.ev_depletion_verified",)
 
 
 def test_a_justified_exception_shows_the_gap_as_excepted_not_gone():
