@@ -1060,8 +1060,9 @@ def _rna_cargo(at: str, copies: float, *, aliquot: str = "QC-1") -> dict[str, An
         "dilution_factor": 100,
         "settings": {
             "assay": "TaqMan MicroRNA Assay hsa-miR-146a-5p (000468), absolute standard curve",
-            "pretreatment": "RNase A 10 µg/mL, 30 min at 37 °C, before lysis",
-            "extraction": "miRNeasy Micro (Qiagen), cel-miR-39 spike-in",
+            "rnase_treatment": "RNase A 10 µg/mL, 30 min at 37 °C, before lysis",
+            "isolation_kit": "miRNeasy Micro (Qiagen)",
+            "spike_in": "cel-miR-39",
         },
         "results": [
             {"attribute": "cargo_copies", "value": copies, "unit": "copy/µL", "basis": "stock",
@@ -1087,6 +1088,7 @@ def _nano_flow(at: str, *, stock: float, mode: float, aliquot: str = "QC-1") -> 
         "settings": {
             "laser_wavelength": "488 nm",
             "calibration_particle_size": "250 nm",
+            "flow_rate": "5.8 nL/min",  # from 250 nm beads of known concentration
             "size_standard": "S16M-Exo silica nanospheres (68-155 nm)",
             "acquisition_time": "1 min",
         },
@@ -1154,6 +1156,8 @@ def _storage(
     }
     if cryoprotectant:
         storage |= {"cryoprotectant": "sucrose", "cryoprotectant_concentration": "5 %"}
+    else:
+        storage["cryoprotectant"] = "none"
     if notes:
         storage["notes"] = notes
     return storage
@@ -1601,7 +1605,20 @@ def _hek_lot(
         storage=_storage(at(4, 6), fill="0.5 mL", cryoprotectant=False),
         aliquots=_aliquots("0.5 mL", retained=4),
         assays=assays,
+        exceptions=HEK_RELEASE_EXCEPTIONS if status == "released" else [],
     )  # fmt: skip
+
+
+# A preclinical research product: released for an animal study without the clinical-grade
+# potency and product mycoplasma tests, each justified.
+HEK_RELEASE_EXCEPTIONS = [
+    {"rule": "REL-POT-01", "justification": (
+        "Preclinical lot for mouse study MS-26-01: the miR-146a potency assay (NF-kB "
+        "reporter) is still being qualified; cargo copies per particle stand in for it.")},
+    {"rule": "REL-SAF-03", "justification": (
+        "Mycoplasma tested negative on the HEK293T-SF working cell bank and on the "
+        "conditioned medium (qPCR); the final product is not tested for research lots.")},
+]  # fmt: skip
 
 
 def _hek_2603() -> dict[str, Any]:
@@ -1860,4 +1877,7 @@ EXPECTED_DEVIATIONS: dict[str, list[str]] = {
 }  # fmt: skip
 
 # Rule exceptions recorded on purpose, by lot: the gap shows as "excepted".
-EXPECTED_EXCEPTIONS: dict[str, list[str]] = {"UCMSC-2602": ["M18-CC-11"]}
+EXPECTED_EXCEPTIONS: dict[str, list[str]] = {
+    "UCMSC-2602": ["M18-CC-11"],
+    "HEK-2601": ["REL-POT-01", "REL-SAF-03"],
+}
