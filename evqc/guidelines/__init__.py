@@ -25,6 +25,7 @@ __all__ = [
     "Severity",
     "Status",
     "check_record",
+    "finding",
     "left_out",
     "left_out_rules",
     "rule",
@@ -172,10 +173,12 @@ def rules_of(catalogues: Iterable[str] = CATALOGUES) -> list[Rule]:
 def check_record(record: BatchRecord, catalogues: Iterable[str] = CATALOGUES) -> list[Finding]:
     """Every rule of the catalogues against one record, in id order."""
     excepted = {exception.rule: exception.justification for exception in record.exceptions}
-    return [_finding(each, record, excepted) for each in rules_of(catalogues)]
+    return [finding(each, record, excepted) for each in rules_of(catalogues)]
 
 
-def _finding(checked: Rule, record: BatchRecord, excepted: dict[str, str]) -> Finding:
+def finding(checked: Rule, record: BatchRecord, excepted: dict[str, str]) -> Finding:
+    """One rule's finding on a record, given the record's exceptions (rule id -> why)."""
+
     def found(status: Status, missing: Sequence[str] = (), justification: str = "") -> Finding:
         return Finding(
             checked.id, checked.catalogue, status, checked.severity, tuple(missing), justification
@@ -212,4 +215,5 @@ def _load_catalogues() -> None:
         catalogue_misev2018,
         catalogue_misev2023,
         catalogue_release,
+        catalogue_reporting,
     )

@@ -1,6 +1,8 @@
-"""MISEV2018 rules (Théry et al., J Extracell Vesicles 2018;7:1535750): separation,
-quantification, markers, single-vesicle characterisation and storage. Ids, wording and
-confidence tags follow ../shared/design/rules.md §2.4-2.8.
+"""MISEV2018 rules (Théry et al., J Extracell Vesicles 2018;7:1535750): nomenclature,
+pre-analytics of cell cultures, biofluids and tissues, separation, quantification, markers,
+single-vesicle characterisation, storage and reporting. Ids, wording and confidence tags
+follow ../shared/design/rules.md §2.1-2.9; the rules evqc cannot check are left out with
+the reason. M18-REP-01 reads the other rules' findings and lives in catalogue_reporting.
 
 Each check returns what is missing, in words a scientist can act on.
 """
@@ -9,20 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from evqc.batch_record import Assay, BatchRecord, Parameters
-from evqc.guidelines import Confidence, Severity, rule
+from evqc.batch_record import Assay, BatchRecord, BiofluidSource, Parameters
+from evqc.guidelines import Confidence, Severity, left_out, rule
 from evqc.markers import MarkerCategory, resolve_marker
 from evqc.vocabulary import (
     ImageField,
     IsolationMethod,
+    PreparationTerm,
     SampleStage,
     SourceKind,
+    StepPurpose,
     Technique,
 )
 
 M18 = "misev2018"
 C, S, U = Confidence.CONFIRMED, Confidence.SECONDARY, Confidence.UNVERIFIED
 REQUIRED, RECOMMENDED = Severity.REQUIRED, Severity.RECOMMENDED
+INFORMATIONAL = Severity.INFORMATIONAL
 
 SIZES = ("size_mode", "size_mean", "size_d50")
 HIGH_SPEED = {IsolationMethod.ULTRACENTRIFUGATION, IsolationMethod.DENSITY_GRADIENT}
@@ -730,3 +735,386 @@ def pre_processing(record: BatchRecord) -> list[str]:
         ("harvest_hold_duration", "harvest_hold_temperature"),
         prefix="production",
     )
+
+
+# §2b Biofluids and tissues
+# ------------------------------------------------------------------------------
+
+# Biofluids made from blood: their collection and processing change the EVs found
+# (ISEV blood task force: tube, anticoagulant and processing interval must be reported).
+BLOOD = {"plasma", "serum"}
+
+
+def _biofluid(record: BatchRecord) -> bool:
+    return record.source_kind == SourceKind.BIOFLUID
+
+
+def _blood(record: BatchRecord) -> bool:
+    return isinstance(record.source, BiofluidSource) and record.source.material in BLOOD
+
+
+def _tissue(record: BatchRecord) -> bool:
+    return record.source_kind == SourceKind.TISSUE
+
+
+def _own_source(record: BatchRecord) -> bool:
+    """The batch starts from source material of its own; a batch pooled or split from
+    other batches records none (its source and harvest are its parents')."""
+    return record.source is not None
+
+
+@rule(
+    "M18-BF-01",
+    catalogue=M18,
+    guideline="MISEV2018 §2b",
+    severity=REQUIRED,
+    confidence=S,
+    title="The donor's health status and covariates (age, sex) are recorded",
+    message="Who the biofluid or tissue came from is not described: health or disease "
+    "status, age and sex change the EVs a donor's material carries.",
+    how_to_fix="Record the subject's health or disease status, and for a biofluid the "
+    "donor's age and sex (fasting and medication too, where known).",
+    applies=lambda record: _biofluid(record) or _tissue(record),
+)
+def subject(record: BatchRecord) -> list[str]:
+    # A tissue source records the subject's health status but no age or sex.
+    names = ("health_status", "age", "sex") if _biofluid(record) else ("health_status",)
+    return _missing(record.source, names, prefix="source")
+
+
+@rule(
+    "M18-BF-02",
+    catalogue=M18,
+    guideline="MISEV2018 §2b",
+    severity=REQUIRED,
+    confidence=S,
+    title="The collection procedure is recorded: needle, tube, anticoagulant, discard tube, "
+    "volume",
+    message="How the biofluid was collected is not fully recorded: for blood the needle, "
+    "tube, anticoagulant and discard tube change platelet activation and so the EVs; for "
+    "every fluid the volume collected fixes the yield per mL.",
+    how_to_fix="Record the collected volume; for plasma or serum also the needle gauge, the "
+    'tube type, the anticoagulant ("none" for serum) and whether a discard tube was drawn.',
+    applies=_biofluid,
+)
+def collection(record: BatchRecord) -> list[str]:
+    if _blood(record):
+        names = ("needle_gauge", "tube_type", "anticoagulant", "discard_tube")
+        return _missing(record.source, (*names, "collection_volume"), prefix="source")
+    return _missing(record.source, ("collection_volume",), prefix="source")
+
+
+@rule(
+    "M18-BF-03",
+    catalogue=M18,
+    guideline="MISEV2018 §2b; ISEV Blood EV TF",
+    severity=REQUIRED,
+    confidence=C,
+    title="The time and temperature from blood collection to processing are recorded",
+    message="The blood processing interval or the temperature the blood was held at is not "
+    "recorded; the ISEV blood task force makes both mandatory, as blood cells keep "
+    "releasing EVs while they wait.",
+    how_to_fix="Record the interval from collection to the first spin (e.g. 45 min) and the "
+    "temperature the blood was held at.",
+    applies=_blood,
+)
+def processing_interval(record: BatchRecord) -> list[str]:
+    return _missing(record.source, ("processing_interval", "hold_temperature"), prefix="source")
+
+
+@rule(
+    "M18-BF-04",
+    catalogue=M18,
+    guideline="MISEV2018 §2b",
+    severity=REQUIRED,
+    confidence=S,
+    title="Every spin preparing the plasma or serum is recorded",
+    message="How the blood was made into plasma or serum is not fully recorded: the spins "
+    "decide how many platelets, and platelet EVs, remain.",
+    how_to_fix="Record each plasma or serum preparation spin as a pre-processing isolation "
+    "step with its g-force, duration and temperature.",
+    applies=_blood,
+)
+def plasma_preparation(record: BatchRecord) -> list[str]:
+    steps = [s for s in record.isolation_steps if s.purpose == StepPurpose.PRE_PROCESSING]
+    if not steps:
+        return ["a pre-processing step (the plasma or serum preparation spins)"]
+    spins = [s for s in steps if IsolationMethod(s.method).spins]
+    return _per_step(spins, ("g_force", "duration", "temperature"))
+
+
+@rule(
+    "M18-BF-05",
+    catalogue=M18,
+    guideline="MISEV2018 §2b",
+    severity=REQUIRED,
+    confidence=S,
+    title="Storage of the biofluid before separation is recorded",
+    message="How the biofluid was kept before EV separation (temperature, time, freeze-thaw "
+    "cycles) is not recorded; storage and thawing change EV counts.",
+    how_to_fix="Record the biofluid's storage temperature, storage duration and freeze-thaw "
+    "cycles (0 days and 0 cycles for a fluid processed fresh).",
+    applies=_biofluid,
+)
+def biofluid_storage(record: BatchRecord) -> list[str]:
+    return _missing(
+        record.source,
+        ("storage_temperature", "storage_duration", "freeze_thaw_cycles"),
+        prefix="source",
+    )
+
+
+@rule(
+    "M18-BF-06",
+    catalogue=M18,
+    guideline="MIBlood-EV (ISEV Blood EV TF)",
+    severity=RECOMMENDED,
+    confidence=C,
+    title="The quality of the plasma or serum (haemolysis) is reported",
+    message="The plasma or serum's quality is not reported: haemolysis releases red-cell EVs "
+    "and haemoglobin into the preparation.",
+    how_to_fix="Measure the free haemoglobin of the plasma or serum (e.g. absorbance at "
+    "414 nm) and record it.",
+    applies=_blood,
+)
+def plasma_quality(record: BatchRecord) -> list[str]:
+    return _missing(record.source, ("free_haemoglobin",), prefix="source")
+
+
+@rule(
+    "M18-BF-07",
+    catalogue=M18,
+    guideline="MISEV2018 §2b",
+    severity=REQUIRED,
+    confidence=U,
+    title="Tissue mass and the dissociation (enzyme, time, temperature) are recorded",
+    message="The tissue's mass or how it was dissociated is not recorded: yields are given "
+    "per mg of tissue, and harsh dissociation breaks cells into vesicles that are not EVs.",
+    how_to_fix='Record the tissue mass, the dissociation enzyme (or "none, mechanical"), '
+    "and the dissociation duration and temperature.",
+    applies=_tissue,
+)
+def tissue_dissociation(record: BatchRecord) -> list[str]:
+    return _missing(
+        record.source,
+        (
+            "tissue_mass",
+            "dissociation_enzyme",
+            "dissociation_duration",
+            "dissociation_temperature",
+        ),
+        prefix="source",
+    )
+
+
+# §1 Nomenclature
+# ------------------------------------------------------------------------------
+
+# Terms that name a biogenesis route, which evqc holds no evidence for.
+BIOGENESIS_TERMS = {
+    PreparationTerm.EXOSOME,
+    PreparationTerm.MICROVESICLE,
+    PreparationTerm.ECTOSOME,
+}
+SUBTYPE_TERMS = {PreparationTerm.SEV, PreparationTerm.M_LEV}
+
+
+def _subtype_claimed(record: BatchRecord) -> bool:
+    return record.preparation_term in SUBTYPE_TERMS
+
+
+@rule(
+    "M18-NOM-01",
+    catalogue=M18,
+    guideline="MISEV2018 §1",
+    severity=REQUIRED,
+    confidence=S,
+    title='The preparation is named with a generic term ("EV"), not a biogenesis term',
+    message='What the preparation is called is not recorded, or it is called "exosome" (or '
+    '"microvesicle", "ectosome"): a biogenesis term needs evidence of the route the '
+    "vesicles were made by, which evqc does not hold.",
+    how_to_fix='Record the preparation term: "ev", or "sev" / "m_lev" with a size criterion '
+    '(M18-NOM-02), or "ep" when the vesicular nature is not shown.',
+)
+def preparation_term(record: BatchRecord) -> list[str]:
+    term = record.preparation_term
+    if term is None:
+        return ["preparation_term"]
+    if term in BIOGENESIS_TERMS:
+        return [f'a generic preparation_term ("ev", "sev" or "m_lev") instead of "{term}"']
+    return []
+
+
+@rule(
+    "M18-NOM-02",
+    catalogue=M18,
+    guideline="MISEV2018 §1",
+    severity=REQUIRED,
+    confidence=S,
+    title="A subtype term (small or medium/large EVs) rests on a size criterion",
+    message="The preparation is called small or medium/large EVs, but no size was measured "
+    "particle by particle to back the term.",
+    how_to_fix="Measure the final product's size by NTA, TRPS or nano-flow (mode, mean or "
+    'D50, or the binned distribution), or call the preparation "ev".',
+    applies=_subtype_claimed,
+)
+def subtype_size(record: BatchRecord) -> list[str]:
+    assays = _by_technique(record, Technique.SINGLE_PARTICLE)
+    if _reports(assays, SIZES) or any(assay.size_distributions for assay in assays):
+        return []
+    return ["size by a single-particle method"]
+
+
+left_out(
+    "M18-NOM-03",
+    "evqc records no functional claims, so it cannot tell whether a function is ascribed "
+    "to exosomes.",
+)
+
+
+# §3 Separation: derived values and recovery
+# ------------------------------------------------------------------------------
+
+
+@rule(
+    "M18-SEP-03",
+    catalogue=M18,
+    guideline="tracker convention",
+    severity=INFORMATIONAL,
+    # rules.md gives this rule no tag: it is evqc's own convention, with no outside wording.
+    confidence=C,
+    title="The pelleting dose (g-force x time) of each ultracentrifugation or gradient step is "
+    "derived",
+    message="evqc derives the pelleting dose (g-force x time) of each ultracentrifugation "
+    "and gradient step so that protocols can be compared; a step without both values has "
+    "none.",
+    how_to_fix="Record the g-force and duration of every ultracentrifugation and gradient "
+    "step; evqc then computes the dose.",
+    applies=lambda record: bool(_steps(record, HIGH_SPEED)),
+)
+def pelleting_dose(record: BatchRecord) -> list[str]:
+    return _per_step(_steps(record, HIGH_SPEED), ("g_force", "duration"))
+
+
+left_out(
+    "M18-SEP-08",
+    "evqc has no field for a method's place on the recovery-specificity grid or its "
+    "justification.",
+)
+
+
+@rule(
+    "M18-SEP-09",
+    catalogue=M18,
+    guideline="MISEV2018 §3",
+    severity=RECOMMENDED,
+    confidence=U,
+    title="The recovery of the separation is measured (particles before and after)",
+    message="Without the particle concentration of both the harvest and the final product, "
+    "evqc cannot compute how many EVs the separation recovered.",
+    how_to_fix="Measure the particle concentration of the harvest (or collected biofluid) "
+    "and of the final product by NTA, TRPS or nano-flow; with the harvest volume and the "
+    "last step's output volume evqc computes the recovery.",
+    applies=_own_source,
+)
+def recovery(record: BatchRecord) -> list[str]:
+    harvest = [
+        assay
+        for assay in record.assays
+        if assay.sample_stage == SampleStage.HARVEST
+        and assay.method.info.technique == Technique.SINGLE_PARTICLE
+    ]
+    missing = []
+    if not _reports(harvest, ["particle_concentration"]):
+        missing.append("particle concentration of the harvest by a single-particle method")
+    if not _reports(_by_technique(record, Technique.SINGLE_PARTICLE), ["particle_concentration"]):
+        missing.append("particle concentration of the final product by a single-particle method")
+    return missing
+
+
+# §4a Quantification of the source
+# ------------------------------------------------------------------------------
+
+
+@rule(
+    "M18-QNT-01",
+    catalogue=M18,
+    guideline="MISEV2018 §4a",
+    severity=REQUIRED,
+    confidence=C,
+    title="The amount of source material is recorded: volume, cell number or tissue mass",
+    message="How much source material the EVs came from is not recorded, so yields cannot "
+    "be expressed per mL, per cell or per mg of tissue.",
+    how_to_fix="Record the harvest volume or the cell count at harvest (cell culture), the "
+    "collected volume (biofluid) or the tissue mass (tissue).",
+    applies=_own_source,
+)
+def source_amount(record: BatchRecord) -> list[str]:
+    if _biofluid(record):
+        return _missing(record.source, ("collection_volume",), prefix="source")
+    if _tissue(record):
+        return _missing(record.source, ("tissue_mass",), prefix="source")
+    return _one_of(
+        record.production, ("harvest_volume", "cell_count_at_harvest"), prefix="production"
+    )
+
+
+# §4b Protein markers: subtypes and secreted proteins
+# ------------------------------------------------------------------------------
+
+
+@rule(
+    "M18-MRK-04",
+    catalogue=M18,
+    guideline="MISEV2018 §4b",
+    severity=REQUIRED,
+    confidence=C,
+    title="A category-4 protein is assessed for a subtype or large-EV claim",
+    message="The preparation is called small or medium/large EVs, but no protein of another "
+    "intracellular compartment (category 4: calnexin, GM130, histones, TOMM20) was probed "
+    "to show which vesicles it holds.",
+    how_to_fix="Probe a category-4 protein such as calnexin or GM130 in the final product.",
+    applies=_subtype_claimed,
+)
+def other_compartment_marker(record: BatchRecord) -> list[str]:
+    if MarkerCategory.OTHER_COMPARTMENT in _assessed_categories(record):
+        return []
+    return ["an assessed category-4 (other intracellular compartment) protein"]
+
+
+left_out(
+    "M18-MRK-05",
+    "evqc records no claim that a secreted protein is EV cargo, nor topology assays "
+    "(protease or detergent protection).",
+)
+
+
+# §5 Functional studies
+# ------------------------------------------------------------------------------
+
+NO_FUNCTIONAL_STUDIES = "evqc does not record functional studies yet."
+left_out("M18-FUN-01", NO_FUNCTIONAL_STUDIES)
+left_out("M18-FUN-02", NO_FUNCTIONAL_STUDIES)
+left_out("M18-FUN-03", NO_FUNCTIONAL_STUDIES)
+
+
+# §6 Reporting (M18-REP-01 is in catalogue_reporting)
+# ------------------------------------------------------------------------------
+
+
+@rule(
+    "M18-REP-02",
+    catalogue=M18,
+    guideline="MISEV2018 §6",
+    severity=RECOMMENDED,
+    confidence=S,
+    title="The experiment is deposited in EV-TRACK",
+    message="No EV-TRACK id is recorded: EV-TRACK lets others check how complete the "
+    "reporting of this preparation is.",
+    how_to_fix="Submit the experiment to EV-TRACK (evtrack.org) and record its EV-TRACK id.",
+)
+def evtrack(record: BatchRecord) -> list[str]:
+    return [] if record.evtrack_id else ["evtrack_id"]
+
+
+left_out("M18-REP-03", "evqc does not record data deposits (repository and accession) yet.")
