@@ -1118,3 +1118,9 @@ def evtrack(record: BatchRecord) -> list[str]:
 
 
 left_out("M18-REP-03", "evqc does not record data deposits (repository and accession) yet.")
+
+left_out(
+    "M18-CC-11",
+    "evqc does not link a batch to a process-control batch (unconditioned medium processed "
+    "alike) yet; record the control in an exception's justification meanwhile",
+)

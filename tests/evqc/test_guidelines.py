@@ -226,6 +226,7 @@ def test_every_rule_is_either_checked_or_left_out_never_both():
     assert checked <= set(RULE_IDS)
     assert left <= set(RULE_IDS)
     assert not checked & left
+    assert checked | left == set(RULE_IDS)
 
 
 def test_docs_guidelines_md_is_written_from_the_registry():
