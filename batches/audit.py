@@ -51,12 +51,24 @@ def audit(**kwargs: Any) -> AuditEvent:
     """Record one change (`audit_event`'s arguments)."""
     event = audit_event(**kwargs)
     event.save()
+    _recheck([event])
     return event
 
 
 def audit_many(events: Iterable[AuditEvent]) -> list[AuditEvent]:
     """Record the events of a bulk change in one statement."""
-    return AuditEvent.objects.bulk_create(list(events))
+    saved = AuditEvent.objects.bulk_create(list(events))
+    _recheck(saved)
+    return saved
+
+
+def _recheck(events: list[AuditEvent]) -> None:
+    """Every audited change to a batch's data asks for a check of its reporting gaps after
+    commit: the audit trail is the one place no write path bypasses."""
+    from batches.tasks import batch_check_request
+
+    for batch_id in {event.batch_id for event in events if event.batch_id is not None}:
+        batch_check_request(batch_id)
 
 
 def snapshot(value: Any) -> Any:

@@ -22,6 +22,7 @@ from evqc.vocabulary import (
 __all__ = [
     "ALIQUOT_STATUSES",
     "ENDOTOXIN_ROUTES",
+    "GAP_STATUSES",
     "PARENT_RELATIONS",
     "BatchStatus",
     "ImageField",
@@ -46,6 +47,7 @@ def choices(enum: type[StrEnum]) -> list[tuple[str, str]]:
     return [(member.value, getattr(member, "label", member.value)) for member in enum]
 
 
+GAP_STATUSES = [("gap", "gap"), ("warning", "warning"), ("excepted", "excepted")]
 PARENT_RELATIONS = [("pooled", "pooled into this batch"), ("split", "split off into this batch")]
 ALIQUOT_STATUSES = [("available", "available"), ("used", "used"), ("discarded", "discarded")]
 ENDOTOXIN_ROUTES = [

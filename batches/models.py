@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from batches.choices import (
     ALIQUOT_STATUSES,
     ENDOTOXIN_ROUTES,
+    GAP_STATUSES,
     PARENT_RELATIONS,
     BatchStatus,
     IsolationMethod,
@@ -156,6 +157,9 @@ class Batch(TimeStampedModel):
         "self", through="BatchParent", symmetrical=False, related_name="children"
     )
     version = models.PositiveIntegerField(default=1)
+    check_pending = models.BooleanField(
+        default=False, help_text="A check of this batch's reporting gaps is waiting to run."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )
@@ -454,3 +458,90 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_name}: {self.action}"
+
+
+class ReportingGap(models.Model):
+    """A reporting rule a batch does not meet (a gap or a warning), or meets only by a
+    justified exception, as the last check found it. Derived data: each check replaces
+    the rows of a batch and catalogue whole."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="reporting_gaps")
+    catalogue = models.CharField(max_length=20)
+    rule_id = models.CharField(max_length=40)
+    status = models.CharField(max_length=12, choices=GAP_STATUSES)
+    severity = models.CharField(max_length=16)
+    confidence = models.CharField(max_length=1)
+    guideline = models.CharField(max_length=TEXT)
+    title = models.CharField(max_length=TEXT)
+    message = models.TextField()
+    how_to_fix = models.TextField()
+    missing = models.JSONField(default=list)
+    exception = models.ForeignKey(
+        RuleException, on_delete=models.SET_NULL, related_name="gaps", null=True, blank=True
+    )
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["batch", "catalogue", "rule_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "rule_id"], name="%(app_label)s_%(class)s_once"
+            )
+        ]
+        indexes = [models.Index(fields=["catalogue", "rule_id", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.status} for {self.batch}"
+
+
+class GuidelineCheck(models.Model):
+    """The last check of a batch against one catalogue, with the counts behind its
+    completeness (for the EV-METRIC catalogue: the EV-METRIC-style score)."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="guideline_checks")
+    catalogue = models.CharField(max_length=20)
+    applicable = models.PositiveIntegerField()
+    fulfilled = models.PositiveIntegerField()
+    excepted = models.PositiveIntegerField()
+    gaps = models.PositiveIntegerField()
+    warnings = models.PositiveIntegerField()
+    batch_version = models.PositiveIntegerField(help_text="The batch version that was checked.")
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["batch", "catalogue"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "catalogue"], name="%(app_label)s_%(class)s_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.catalogue} check of {self.batch}"
+
+    @property
+    def percent(self) -> float | None:
+        """Fulfilled applicable rules in %; None when no rule applies."""
+        return 100 * self.fulfilled / self.applicable if self.applicable else None
+
+
+class CheckSweep(models.Model):
+    """One run of the nightly re-check of every batch (or of `manage.py check_all`): how
+    far it got. Chunks of batches are checked by Celery tasks, each adding its count."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField()
+    checked = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, blank=True, help_text="Lot numbers and errors.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"sweep of {self.started_at:%Y-%m-%d %H:%M}: {self.checked}/{self.total}"
+
+    @property
+    def done(self) -> bool:
+        return self.checked + self.failed >= self.total

@@ -8,6 +8,7 @@ moves to PostgreSQL, a Redis or RabbitMQ broker and Celery workers by setting
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -219,7 +220,16 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# The nightly re-check of every batch's reporting gaps (new rules, revised catalogues).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "nightly-batch-sweep": {
+        "task": "batches.batch_sweep",
+        "schedule": crontab(
+            hour=env.int("EVQC_SWEEP_HOUR", default=2),
+            minute=env.int("EVQC_SWEEP_MINUTE", default=30),
+        ),
+    },
+}
 
 # Logging
 # ------------------------------------------------------------------------------

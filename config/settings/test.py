@@ -31,3 +31,9 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp.apps.TestAppConfig"]  # noqa: 
 if CELERY_BROKER_URL == "memory://":  # noqa: F405
     # The in-memory transport polls once a second by default; tests wait on it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.05}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not SQLite's shared in-memory database: the real Celery worker of the tests
+    # writes from its own connection, and shared-cache memory databases lock whole
+    # tables without waiting ("database table is locked"); a file in WAL mode waits.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405

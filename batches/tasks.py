@@ -1,0 +1,64 @@
+"""Celery tasks of batches: thin wrappers around services, given ids only."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, transaction
+
+# Database connections drop and locks time out: those are retried. Anything else is a
+# bug or bad data, and retrying would fail the same way.
+TRANSIENT = (OperationalError, InterfaceError)
+
+
+@shared_task(
+    name="batches.batch_check",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+)
+def batch_check_task(batch_id: int) -> None:
+    """Check one batch's reporting gaps (idempotent: a second run stores the same gaps)."""
+    from batches.gaps import batch_check, batch_check_started
+
+    batch_check_started(batch_id)
+    batch_check(batch_id)
+
+
+def batch_check_request(batch_id: int) -> None:
+    """Ask for a check of a batch once the current transaction commits (none for a
+    rolled-back change), unless one is already waiting for that batch."""
+    transaction.on_commit(lambda: _send(batch_id))
+
+
+def _send(batch_id: int) -> None:
+    from batches.models import Batch
+
+    # The conditional update claims "a check is pending": at most one waits per batch.
+    if Batch.objects.filter(pk=batch_id, check_pending=False).update(check_pending=True):
+        batch_check_task.delay(batch_id)
+
+
+@shared_task(name="batches.batch_sweep", acks_late=True, reject_on_worker_lost=True)
+def batch_sweep_task() -> None:
+    """The nightly re-check of every batch, in chunks of about 100 (Celery beat)."""
+    from batches.gaps import sweep_start
+
+    sweep, chunks = sweep_start()
+    for chunk in chunks:
+        batch_check_chunk_task.delay(sweep.pk, chunk)
+
+
+@shared_task(
+    name="batches.batch_check_chunk",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+)
+def batch_check_chunk_task(sweep_id: int, batch_ids: list[int]) -> None:
+    from batches.gaps import sweep_check_chunk
+
+    sweep_check_chunk(sweep_id, batch_ids)
