@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,11 +19,47 @@ from batches.selectors import batch_record_of, record_queryset
 from evqc.guidelines import CATALOGUES, Finding, Status, check_record, rules_of
 
 STORED = frozenset({Status.GAP, Status.WARNING, Status.EXCEPTED})
+# Database connections drop and locks time out: those are worth another try.
+TRANSIENT = (OperationalError, InterfaceError)
+logger = logging.getLogger(__name__)
 
 
-def batch_check_started(batch_id: int) -> None:
-    """A waiting check has started: a change from now on asks for a new one."""
-    Batch.objects.filter(pk=batch_id).update(check_pending=False)
+MAX_CHECK_ATTEMPTS = 3
+GAVE_UP = "stopped after {attempts} attempts: the check failed or was killed each time"
+
+
+def batch_check_attempt(batch_id: int) -> bool:
+    """Run a check of a batch that counts its attempts, for the task that asks for it.
+
+    A check whose worker was killed is delivered again (acks_late); one that kills its
+    worker every time would be delivered forever. So each attempt is counted before it
+    runs, and after MAX_CHECK_ATTEMPTS the batch is marked failed instead. A check that
+    raises anything but a transient database error is marked failed at once.
+    """
+    started = Batch.objects.filter(pk=batch_id, check_attempts__lt=MAX_CHECK_ATTEMPTS).update(
+        check_pending=False, check_attempts=F("check_attempts") + 1
+    )
+    if not started:
+        _mark_failed(batch_id, GAVE_UP.format(attempts=MAX_CHECK_ATTEMPTS))
+        return False
+    try:
+        done = batch_check(batch_id)
+    except TRANSIENT:
+        raise  # the task retries it, and counts the attempt
+    except Exception as error:
+        _mark_failed(batch_id, f"{type(error).__name__}: {error}")
+        raise
+    Batch.objects.filter(pk=batch_id).update(
+        check_attempts=0, check_failed_at=None, check_error=""
+    )
+    return done
+
+
+def _mark_failed(batch_id: int, error: str) -> None:
+    logger.error("checking batch %s failed: %s", batch_id, error)
+    Batch.objects.filter(pk=batch_id).update(
+        check_failed_at=timezone.now(), check_error=error[:2000], check_attempts=0
+    )
 
 
 def batch_check(batch_id: int) -> bool:
@@ -92,7 +128,6 @@ def _guideline_check(
     )
 
 
-logger = logging.getLogger(__name__)
 SWEEP_CHUNK = 100
 MAX_FAILURES_KEPT = 100
 
@@ -106,11 +141,12 @@ def sweep_start() -> tuple[CheckSweep, list[list[int]]]:
 
 def sweep_check_chunk(sweep_id: int, batch_ids: list[int]) -> None:
     """Check a chunk of a sweep's batches and add the counts to the sweep's row. A batch
-    whose check fails is counted and named, and the others are still checked."""
+    whose check fails is counted and named, and the others are still checked; one that
+    keeps killing the worker is given up after its attempts (so is the chunk's rerun)."""
     checked, failures = 0, []
     for batch_id in batch_ids:
         try:
-            batch_check(batch_id)
+            batch_check_attempt(batch_id)
         except Exception as error:  # one broken batch must not stop the night's sweep
             logger.exception("sweep %s: checking batch %s failed", sweep_id, batch_id)
             failures.append({"batch": batch_id, "error": f"{type(error).__name__}: {error}"})

@@ -160,6 +160,11 @@ class Batch(TimeStampedModel):
     check_pending = models.BooleanField(
         default=False, help_text="A check of this batch's reporting gaps is waiting to run."
     )
+    check_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts at the waiting check; reset when one succeeds."
+    )
+    check_failed_at = models.DateTimeField(null=True, blank=True)
+    check_error = models.TextField(blank=True, help_text="Why the last check failed.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )

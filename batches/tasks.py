@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 
-# Database connections drop and locks time out: those are retried. Anything else is a
-# bug or bad data, and retrying would fail the same way.
-TRANSIENT = (OperationalError, InterfaceError)
+from batches.gaps import TRANSIENT
 
 
 @shared_task(
@@ -19,11 +17,11 @@ TRANSIENT = (OperationalError, InterfaceError)
     max_retries=5,
 )
 def batch_check_task(batch_id: int) -> None:
-    """Check one batch's reporting gaps (idempotent: a second run stores the same gaps)."""
-    from batches.gaps import batch_check, batch_check_started
+    """Check one batch's reporting gaps (idempotent: a second run stores the same gaps);
+    transient database errors are retried, anything else marks the check failed."""
+    from batches.gaps import batch_check_attempt
 
-    batch_check_started(batch_id)
-    batch_check(batch_id)
+    batch_check_attempt(batch_id)
 
 
 def batch_check_request(batch_id: int) -> None:
@@ -35,8 +33,10 @@ def batch_check_request(batch_id: int) -> None:
 def _send(batch_id: int) -> None:
     from batches.models import Batch
 
-    # The conditional update claims "a check is pending": at most one waits per batch.
-    if Batch.objects.filter(pk=batch_id, check_pending=False).update(check_pending=True):
+    # The conditional update claims "a check is pending": at most one waits per batch. A
+    # new change gives a batch whose checks failed its attempts back.
+    claimed = Batch.objects.filter(pk=batch_id, check_pending=False)
+    if claimed.update(check_pending=True, check_attempts=0):
         batch_check_task.delay(batch_id)
 
 

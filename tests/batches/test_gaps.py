@@ -274,3 +274,43 @@ def test_the_nightly_sweep_is_scheduled():
     schedule = settings.CELERY_BEAT_SCHEDULE["nightly-batch-sweep"]
 
     assert schedule["task"] == tasks.batch_sweep_task.name
+
+
+def test_a_check_that_fails_is_marked_failed_and_not_retried(analyst, monkeypatch):
+    batch = imported(analyst)
+
+    def broken(batch_id):
+        raise ValueError("a broken record")
+
+    monkeypatch.setattr(gaps, "batch_check", broken)
+
+    with pytest.raises(ValueError, match="a broken record"):
+        tasks.batch_check_task.apply(args=[batch.pk], throw=True)
+
+    batch.refresh_from_db()
+    assert batch.check_error == "ValueError: a broken record"
+    assert batch.check_failed_at is not None
+
+
+def test_a_check_that_keeps_killing_its_worker_is_given_up_after_its_attempts(analyst):
+    # given: three deliveries that each died mid-check (each counted before it ran)
+    batch = imported(analyst)
+    Batch.objects.filter(pk=batch.pk).update(check_attempts=gaps.MAX_CHECK_ATTEMPTS)
+
+    # when: the message comes a fourth time
+    assert gaps.batch_check_attempt(batch.pk) is False
+
+    # then: it is marked failed, and nothing was checked
+    batch.refresh_from_db()
+    assert batch.check_error == gaps.GAVE_UP.format(attempts=gaps.MAX_CHECK_ATTEMPTS)
+    assert not GuidelineCheck.objects.filter(batch=batch).exists()
+
+
+def test_a_successful_check_clears_an_earlier_failure(analyst):
+    batch = imported(analyst)
+    Batch.objects.filter(pk=batch.pk).update(check_attempts=2, check_error="earlier")
+
+    assert gaps.batch_check_attempt(batch.pk) is True
+
+    batch.refresh_from_db()
+    assert (batch.check_attempts, batch.check_error, batch.check_failed_at) == (0, "", None)
