@@ -612,3 +612,34 @@ def test_what_is_missing_names_the_step_and_the_parameters():
     found = findings(changed(uc_without_rotor))["M18-SEP-02"]
 
     assert found.missing == ("step 2 (ultracentrifugation): rotor",)
+
+
+# What each deliberate deviation of the demo data must show as (batches/demo.py).
+DEVIATION_GAPS = {
+    "no_negative_marker": {"M18-MRK-03"},
+    "only_tetraspanins": {"M18-MRK-01"},
+    "no_cytosolic_marker": {"M18-MRK-01"},
+    "no_imaging": {"M18-SGL-01", "M18-SGL-03"},
+    "no_protein_assay": {"M18-QNT-02"},
+    "no_nta_settings": {"M18-QNT-04"},
+}
+# Gaps that follow from others: REP-01 lists the unjustified ones; a small-EV claim
+# without a negative marker also misses MRK-04.
+CONSEQUENTIAL = {"M18-REP-01", "M18-MRK-04"}
+DELIBERATE = [
+    document
+    for document in demo.BATCHES
+    if demo.EXPECTED_DEVIATIONS[document["lot_number"]]
+    and "not_yet_tested" not in demo.EXPECTED_DEVIATIONS[document["lot_number"]]
+]
+
+
+@pytest.mark.parametrize("document", DELIBERATE, ids=lambda d: d["lot_number"])
+def test_demo_batches_show_their_deliberate_gaps_and_no_others(document):
+    deviations = demo.EXPECTED_DEVIATIONS[document["lot_number"]]
+    expected = set().union(*(DEVIATION_GAPS.get(deviation, set()) for deviation in deviations))
+
+    gaps = {rule_id for rule_id, f in findings(document).items() if f.status == Status.GAP}
+
+    assert expected <= gaps
+    assert gaps - CONSEQUENTIAL <= expected
