@@ -33,12 +33,15 @@ from batches.models import (
     Batch,
     BatchParent,
     CellSource,
+    CheckSweep,
     EngineeringStep,
+    GuidelineCheck,
     IsolationStep,
     Lab,
     LabMembership,
     Product,
     ProductionRun,
+    ReportingGap,
     RuleException,
     SourceSample,
     Storage,
@@ -388,6 +391,40 @@ class RuleExceptionAdmin(ReadOnlyAdmin):
     list_filter = ("batch__lab", "rule")
     search_fields = ("batch__lot_number", "rule", "justification")
     related = ("batch", "recorded_by")
+
+
+# Reporting gaps (derived by the checks; read-only like everything they derive from)
+# ------------------------------------------------------------------------------
+
+
+@admin.register(ReportingGap)
+class ReportingGapAdmin(ReadOnlyAdmin):
+    list_display = (batch_lot("batch"), "rule_id", "status", "severity", "title", "checked_at")
+    list_filter = ("batch__lab", "catalogue", "status", "severity", "rule_id")
+    search_fields = ("batch__lot_number", "rule_id", "title")
+    related = ("batch", "exception")
+
+
+@admin.register(GuidelineCheck)
+class GuidelineCheckAdmin(ReadOnlyAdmin):
+    list_display = (
+        batch_lot("batch"),
+        "catalogue",
+        "applicable",
+        "fulfilled",
+        "excepted",
+        "gaps",
+        "warnings",
+        "checked_at",
+    )
+    list_filter = ("batch__lab", "catalogue")
+    search_fields = ("batch__lot_number",)
+    related = ("batch",)
+
+
+@admin.register(CheckSweep)
+class CheckSweepAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "finished_at", "total", "checked", "failed")
 
 
 # The audit trail

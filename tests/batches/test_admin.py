@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
@@ -30,12 +32,15 @@ from batches.models import (
     Batch,
     BatchParent,
     CellSource,
+    CheckSweep,
     EngineeringStep,
+    GuidelineCheck,
     IsolationStep,
     Lab,
     LabMembership,
     Product,
     ProductionRun,
+    ReportingGap,
     RuleException,
     SourceSample,
     Storage,
@@ -68,6 +73,9 @@ READ_ONLY = [
     Image,
     SizeDistribution,
     Specification,
+    ReportingGap,
+    GuidelineCheck,
+    CheckSweep,
 ]
 EDITABLE = [Lab, LabMembership, Product]
 NTA_AT = "2026-03-05T10:00:00Z"
@@ -169,10 +177,12 @@ def batches(qc_lab, qc_product, admin_user) -> list[Batch]:
         upper_limit="1e13 particle/mL",
         acting_user=admin_user,
     )
-    return [
+    imported = [
         batch_record_import(FULL, lab=qc_lab, acting_user=admin_user),
         batch_record_import(SPLIT, lab=qc_lab, acting_user=admin_user),
     ]
+    call_command("check_all", stdout=StringIO(), stderr=StringIO())  # gaps and a sweep
+    return imported
 
 
 def product_form(product: Product, **changes: Any) -> dict[str, Any]:
