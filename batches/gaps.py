@@ -8,7 +8,6 @@ rows, and they are not audited (the changes that caused them are).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
@@ -16,7 +15,8 @@ from django.utils import timezone
 
 from batches.models import Batch, CheckSweep, GuidelineCheck, ReportingGap
 from batches.selectors import batch_record_of, record_queryset
-from evqc.guidelines import CATALOGUES, Finding, Status, check_record, rules_of
+from evqc.guidelines import Finding, Status, check_record, rules_of
+from evqc.guidelines.scores import completeness
 
 STORED = frozenset({Status.GAP, Status.WARNING, Status.EXCEPTED})
 # Database connections drop and locks time out: those are worth another try.
@@ -106,25 +106,18 @@ def _replace(batch: Batch, findings: list[Finding], exceptions: dict[str, object
     )
     GuidelineCheck.objects.filter(batch=batch).delete()
     GuidelineCheck.objects.bulk_create(
-        _guideline_check(batch, catalogue, [f for f in findings if f.catalogue == catalogue], now)
-        for catalogue in CATALOGUES
-    )
-
-
-def _guideline_check(
-    batch: Batch, catalogue: str, findings: list[Finding], now: object
-) -> GuidelineCheck:
-    counts = Counter(found.status for found in findings)
-    return GuidelineCheck(
-        batch=batch,
-        catalogue=catalogue,
-        applicable=len(findings) - counts[Status.NOT_APPLICABLE],
-        fulfilled=counts[Status.MET],
-        excepted=counts[Status.EXCEPTED],
-        gaps=counts[Status.GAP],
-        warnings=counts[Status.WARNING],
-        batch_version=batch.version,
-        checked_at=now,
+        GuidelineCheck(
+            batch=batch,
+            catalogue=catalogue,
+            applicable=counts.applicable,
+            fulfilled=counts.fulfilled,
+            excepted=counts.excepted,
+            gaps=counts.gaps,
+            warnings=counts.warnings,
+            batch_version=batch.version,
+            checked_at=now,
+        )
+        for catalogue, counts in completeness(findings).items()
     )
 
 

@@ -54,6 +54,8 @@ class GuidelineCompleteness:
     fulfilled: int
     excepted: int
     percent: float | None
+    gaps: int = 0
+    warnings: int = 0
 
 
 def ev_metric_score(findings: Iterable[Finding]) -> EvMetricScore:
@@ -79,6 +81,12 @@ def completeness(findings: Iterable[Finding]) -> dict[str, GuidelineCompleteness
         fulfilled = sum(f.status == Status.MET for f in rules)
         excepted = sum(f.status == Status.EXCEPTED for f in rules)
         result[catalogue] = GuidelineCompleteness(
-            catalogue, applicable, fulfilled, excepted, _percent(fulfilled, applicable)
+            catalogue,
+            applicable,
+            fulfilled,
+            excepted,
+            _percent(fulfilled, applicable),
+            gaps=sum(f.status == Status.GAP for f in rules),
+            warnings=sum(f.status == Status.WARNING for f in rules),
         )
     return result

@@ -87,7 +87,7 @@ def test_completeness_counts_applicable_fulfilled_and_excepted_rules_per_catalog
 
     # then
     assert result == {
-        "misev2018": GuidelineCompleteness("misev2018", 4, 1, 1, 25.0),
+        "misev2018": GuidelineCompleteness("misev2018", 4, 1, 1, 25.0, gaps=1, warnings=1),
         "misev2023": GuidelineCompleteness("misev2023", 1, 1, 0, 100.0),
     }
 
