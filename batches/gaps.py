@@ -40,7 +40,8 @@ def batch_check_attempt(batch_id: int) -> bool:
         check_pending=False, check_attempts=F("check_attempts") + 1
     )
     if not started:
-        _mark_failed(batch_id, GAVE_UP.format(attempts=MAX_CHECK_ATTEMPTS))
+        if Batch.objects.filter(pk=batch_id).exists():  # else: deleted, nothing to check
+            _mark_failed(batch_id, GAVE_UP.format(attempts=MAX_CHECK_ATTEMPTS))
         return False
     try:
         done = batch_check(batch_id)

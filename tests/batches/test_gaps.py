@@ -114,9 +114,11 @@ def test_an_exception_survives_a_recheck_and_shows_as_excepted_with_its_justific
     )
 
 
-def test_checking_a_deleted_batch_is_a_harmless_no_op(db):
+def test_checking_a_deleted_batch_is_a_harmless_no_op(db, caplog):
     assert batch_check(987654) is False
+    assert gaps.batch_check_attempt(987654) is False
     assert not ReportingGap.objects.exists()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 @pytest.mark.parametrize("sizes", [5, 500])
