@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import transaction
 
 from batches.gaps import TRANSIENT
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -36,8 +40,16 @@ def _send(batch_id: int) -> None:
     # The conditional update claims "a check is pending": at most one waits per batch. A
     # new change gives a batch whose checks failed its attempts back.
     claimed = Batch.objects.filter(pk=batch_id, check_pending=False)
-    if claimed.update(check_pending=True, check_attempts=0):
+    if not claimed.update(check_pending=True, check_attempts=0):
+        return
+    try:
         batch_check_task.delay(batch_id)
+    except Exception:
+        # The change is committed whatever happens to its check: a broker that is down
+        # (or, run eagerly, a failing check, already marked on the batch) must not turn
+        # a saved change into an error. The next change or the nightly sweep checks it.
+        logger.exception("could not run or send the check of batch %s", batch_id)
+        Batch.objects.filter(pk=batch_id).update(check_pending=False)
 
 
 @shared_task(name="batches.batch_sweep", acks_late=True, reject_on_worker_lost=True)

@@ -316,3 +316,18 @@ def test_a_successful_check_clears_an_earlier_failure(analyst):
 
     batch.refresh_from_db()
     assert (batch.check_attempts, batch.check_error, batch.check_failed_at) == (0, "", None)
+
+
+def test_a_check_that_cannot_be_sent_leaves_the_change_saved_and_can_be_asked_again(
+    analyst, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broker_down(batch_id):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.batch_check_task, "delay", broker_down)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = imported(analyst)
+
+    assert Batch.objects.filter(pk=batch.pk).exists()
+    assert Batch.objects.get(pk=batch.pk).check_pending is False
