@@ -792,6 +792,7 @@ SETTING_KINDS = {
     "incubation_temperature": "temperature",
     "nanopore_size": "length",
     "calibration_particle_size": "length",
+    "acquisition_volume": "volume",
 }
 SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_SETTINGS = 100

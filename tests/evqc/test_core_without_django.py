@@ -13,6 +13,10 @@ CORE_MODULES = [
     "evqc.derived",
     "evqc.guidelines",
     "evqc.guidelines.catalogue_misev2018",
+    "evqc.instruments",
+    "evqc.instruments.nanosight",
+    "evqc.instruments.zetasizer",
+    "evqc.instruments.fcs",
 ]
 
 
