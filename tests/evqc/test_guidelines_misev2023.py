@@ -3,6 +3,7 @@ import pytest
 from batches import demo
 from evqc.batch_record import parse_batch_record
 from evqc.guidelines import Severity, Status, check_record, left_out_rules, rules_of
+from tests.evqc.test_guidelines import complete_msc_batch
 
 CATALOGUES = ["misev2023", "evmetric"]
 
@@ -11,38 +12,15 @@ def complete_batch():
     """A UC-MSC small-EV batch reporting everything the MISEV2023, related-framework and
     EV-METRIC rules ask for: UC and a density gradient, western blot, TEM, NTA, TRPS, DLS,
     nano-flow and an RNA analysis."""
+    base = complete_msc_batch()
     return {
-        "schema": "evqc.batch-record/1",
+        "schema": base["schema"],
         "lot_number": "UCMSC-M23",
-        "product": {"code": "UCMSC-sEV", "name": "UC-MSC small EVs"},
+        "product": base["product"],
         "preparation_term": "sev",
         "evtrack_id": "EV260001",
-        "source": {
-            "kind": "cell_culture",
-            "name": "UC-MSC MCB-02",
-            "species": "Homo sapiens",
-            "cell_type": "UC-MSC",
-            "donor": "D-0193",
-            "authentication_method": "STR",
-            "mycoplasma_status": "negative",
-        },
-        "production": {
-            "vessel_type": "hollow_fibre",
-            "temperature": "37 °C",
-            "co2": "5 %",
-            "base_medium": "MEM alpha",
-            "supplement_type": "serum_free",
-            "passage_number": 4,
-            "seeding_density": "3000 cell/cm²",
-            "cell_count_at_harvest": "2.4e8 cell",
-            "viability_at_harvest": "94 %",
-            "viability_method": "trypan blue",
-            "conditioning_started_at": "2026-03-01T08:00:00Z",
-            "conditioning_ended_at": "2026-03-03T08:00:00Z",
-            "harvest_volume": "2 L",
-            "harvest_hold_duration": "2 h",
-            "harvest_hold_temperature": "4 °C",
-        },
+        "source": base["source"],
+        "production": base["production"],
         "isolation_steps": [
             {
                 "order": 1,
