@@ -21,9 +21,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Protocol, cast
 
-from evqc.batch_record import Assay, BatchRecord, BiofluidSource, Result
+from evqc.batch_record import Assay, BatchRecord, BiofluidSource, IsolationStep, Result
 from evqc.units import KINDS, QuantityValue, convert, parse_quantity
 from evqc.vocabulary import (
     ATTRIBUTES,
@@ -102,19 +101,9 @@ class DerivedValues:
     pelleting_doses: Mapping[int, float]
 
 
-class _Step(Protocol):
-    """What derived values read of an isolation step (each method has its own model)."""
-
-    order: int
-    method: str
-    output_volume: QuantityValue | None
-    parameters: object
-
-
-def _steps(record: BatchRecord) -> list[_Step]:
+def _steps(record: BatchRecord) -> list[IsolationStep]:
     """The record's isolation steps in order."""
-    steps = cast("list[_Step]", record.isolation_steps)
-    return sorted(steps, key=lambda step: step.order)
+    return sorted(record.isolation_steps, key=lambda step: step.order)
 
 
 # Stock values and the measurements that count
@@ -371,7 +360,7 @@ def _harvest_particles(record: BatchRecord) -> tuple[Derived | None, list[str]]:
 
 
 def _particles_after(
-    record: BatchRecord, step: _Step, *, last: bool
+    record: BatchRecord, step: IsolationStep, *, last: bool
 ) -> tuple[Derived | None, list[str]]:
     """Particles after one step, or what is missing to count them."""
     order = step.order
