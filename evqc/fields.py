@@ -126,15 +126,17 @@ class QuantityField(models.Field):
         )
 
     def __set__(self, instance: models.Model, given: object) -> None:
-        quantity = None if given is None else self._parse(instance, given)
-        columns = {
-            "value": quantity.value if quantity else None,
-            "unit": quantity.unit if quantity else "",
-            "canonical": quantity.canonical_value if quantity else None,
-            "reported": quantity.reported if quantity else "",
-        }
-        for suffix, column_value in columns.items():
-            setattr(instance, f"{self.name}_{suffix}", column_value)
+        if given is None:
+            columns = {
+                f"{self.name}_value": None,
+                f"{self.name}_unit": "",
+                f"{self.name}_canonical": None,
+                f"{self.name}_reported": "",
+            }
+        else:
+            columns = quantity_columns(self.name, self._parse(instance, given))
+        for attname, column_value in columns.items():
+            setattr(instance, attname, column_value)
 
     def _parse(self, instance: models.Model, given: object) -> QuantityValue:
         kind = self.kind_for(instance)
