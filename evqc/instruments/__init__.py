@@ -1,8 +1,9 @@
-"""Readers of instrument export files: NanoSight NTA, Malvern Zetasizer, BioTek Gen5,
-FCS. Each reader turns a file's bytes into an `Export`: measurements with units (through
-`evqc.units`), size-distribution bins, instrument settings, software version, the
-instrument's own QC flags and warnings. Formats are detected by content, never by file
-name (../shared/design/instrument-formats.md §9). Plain Python: no Django.
+"""Readers of instrument export files: NanoSight and ZetaView NTA, Malvern Zetasizer,
+BioTek Gen5 and Molecular Devices SoftMax Pro plate readers, FCS. Each reader turns a
+file's bytes into an `Export`: measurements with units (through `evqc.units`),
+size-distribution bins, instrument settings, software version, the instrument's own QC
+flags and warnings. Formats are detected by content, never by file name
+(../shared/design/instrument-formats.md §9). Plain Python: no Django.
 
 A reader module defines `FORMAT` (its name), `detect(text, data) -> bool` (the start of
 the file decoded, and its bytes) and `read(data: bytes) -> Export`, and is listed in
@@ -33,15 +34,18 @@ __all__ = [
 # The reader modules, in the order formats are tried.
 READERS = (
     "evqc.instruments.nanosight",
+    "evqc.instruments.zetaview",
     "evqc.instruments.zetasizer",
     "evqc.instruments.gen5",
+    "evqc.instruments.softmax",
     "evqc.instruments.fcs",
 )
 MAX_BYTES = 200 * 2**20
 
 UNKNOWN_FORMAT = (
     "is not an export evqc can read: expected a NanoSight ExperimentSummary CSV, a "
-    "Zetasizer text export, a BioTek Gen5 text export or an FCS file"
+    "ZetaView size distribution (…_size_488.txt), a Zetasizer text export, a BioTek Gen5 "
+    "or SoftMax Pro text export or an FCS file"
 )
 
 
@@ -102,9 +106,11 @@ class Export:
     # Settings under evqc's names where it has one (evqc.batch_record.SETTING_KINDS:
     # "temperature", "viscosity", "camera_level", ...), quantities through evqc.units.
     settings: dict[str, Any] = field(default_factory=dict)
-    # The dilution the instrument applied to its concentrations (None: not recorded), and
-    # a dilution only suggested by free text such as "d200" in a sample name (never
-    # applied: a person confirms it).
+    # The dilution the file records (None: not recorded). Whether the instrument already
+    # applied it is each measurement's `basis`: "stock" (NanoSight multiplied by it) or
+    # "measured" (ZetaView did not; the stock value still needs it). And a dilution only
+    # suggested by free text such as "d200" in a sample name (never applied: a person
+    # confirms it).
     instrument_dilution: float | None = None
     suggested_dilution: float | None = None
     qc_flags: tuple[str, ...] = ()

@@ -180,7 +180,7 @@ def read(data: bytes) -> Export:
     temperature = header.get("actual temperature", "")
     if NUMBER.fullmatch(temperature):
         settings["temperature"] = parse_quantity((temperature, "degC"), "temperature")
-    measurements = _protein(plate, settings, warnings)
+    measurements = protein(plate, settings, warnings)
     version = header.get("software version", "")
     instrument = header.get("reader type", "")
     serial = header.get("reader serial number", "")
@@ -372,7 +372,7 @@ def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float, float]:
     return slope, intercept, r_squared
 
 
-def _protein(plate: Plate, settings: dict[str, object], warnings: list[str]) -> list[Measurement]:
+def protein(plate: Plate, settings: dict[str, object], warnings: list[str]) -> list[Measurement]:
     if not plate.layout:
         warnings.append(NO_LAYOUT)
         return []

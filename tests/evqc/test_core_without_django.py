@@ -17,6 +17,9 @@ CORE_MODULES = [
     "evqc.instruments.nanosight",
     "evqc.instruments.zetasizer",
     "evqc.instruments.fcs",
+    "evqc.instruments.gen5",
+    "evqc.instruments.softmax",
+    "evqc.instruments.zetaview",
 ]
 
 
