@@ -6,12 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, TextField, Value
+from django.db.models.functions import Coalesce
 
 from assays.models import AssayRun
 from assays.services import result_part
 from batches.access import User
-from batches.models import Batch, Lab, LabMembership, Product
+from batches.models import (
+    AuditEvent,
+    Batch,
+    IsolationStep,
+    Lab,
+    LabMembership,
+    Product,
+    ReportingGap,
+    Storage,
+)
 from batches.records import part_of
 from batches.services import isolation_step_part
 from evqc import batch_record as record
@@ -213,3 +223,48 @@ def batch_compliance(batch: Batch) -> list[dict[str, Any]]:
         }
         for check in batch.guideline_checks.order_by("catalogue")
     ]
+
+
+# The REST API's lists (and the portal's): rows of the user's labs, with the names of
+# the rows they point at as annotations, so a page costs the same queries whatever its
+# length and no row drags a whole related model along.
+# ------------------------------------------------------------------------------
+
+
+def lab_list(*, user: User) -> QuerySet[Lab]:
+    """The labs the user is a member of, each with the user's `role` in it."""
+    # One membership per lab and user (LabMembership_once), so the join repeats no lab.
+    return labs_of(user).annotate(role=F("memberships__role"))
+
+
+def isolation_step_list(*, user: User) -> QuerySet[IsolationStep]:
+    """Isolation steps of the user's labs' batches, each with its batch's `lot_number`."""
+    return IsolationStep.objects.filter(batch__lab__memberships__user=user).annotate(
+        lot_number=F("batch__lot_number")
+    )
+
+
+def storage_list(*, user: User) -> QuerySet[Storage]:
+    """How the user's labs' batches are stored, each with its batch's `lot_number`."""
+    return Storage.objects.filter(batch__lab__memberships__user=user).annotate(
+        lot_number=F("batch__lot_number")
+    )
+
+
+def reporting_gap_list(*, user: User) -> QuerySet[ReportingGap]:
+    """Stored reporting gaps, warnings and excepted rules of the user's labs' batches,
+    with the batch's `lot_number` and the exception's `justification` ("" if none)."""
+    return ReportingGap.objects.filter(batch__lab__memberships__user=user).annotate(
+        lot_number=F("batch__lot_number"),
+        justification=Coalesce(F("exception__justification"), Value(""), output_field=TextField()),
+    )
+
+
+def audit_event_list(*, user: User) -> QuerySet[AuditEvent]:
+    """The audit trail of the user's labs, with `lab_code` and, for events about a batch
+    that still exists, its `lot_number` (None otherwise)."""
+    # AuditEvent.batch has no database constraint (the trail outlives the batch), so the
+    # batch is joined with LEFT OUTER JOIN and may be missing.
+    return AuditEvent.objects.filter(lab__memberships__user=user).annotate(
+        lab_code=F("lab__code"), lot_number=F("batch__lot_number")
+    )

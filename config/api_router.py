@@ -1,21 +1,31 @@
 """The REST API v1: every viewset is registered here, under /api/v1/."""
 
-from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from batches.api.views import BatchComplianceView, BatchGapsView
+from assays.api.views import AssayRunViewSet, ResultViewSet, SpecificationViewSet
+from batches.api.views import (
+    AuditEventViewSet,
+    BatchViewSet,
+    IsolationStepViewSet,
+    LabViewSet,
+    ProductViewSet,
+    ReportingGapViewSet,
+    StorageViewSet,
+)
 from evqc.api import QuantityKindViewSet
 
 router = DefaultRouter()
 router.register("quantity-kinds", QuantityKindViewSet, basename="quantity-kind")
+router.register("labs", LabViewSet, basename="lab")
+router.register("products", ProductViewSet, basename="product")
+router.register("batches", BatchViewSet, basename="batch")
+router.register("isolation-steps", IsolationStepViewSet, basename="isolation-step")
+router.register("storage", StorageViewSet, basename="storage")
+router.register("assay-runs", AssayRunViewSet, basename="assay-run")
+router.register("results", ResultViewSet, basename="result")
+router.register("specifications", SpecificationViewSet, basename="specification")
+router.register("reporting-gaps", ReportingGapViewSet, basename="reporting-gap")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 app_name = "api"
-urlpatterns = [
-    path("batches/<str:lot_number>/gaps/", BatchGapsView.as_view(), name="batch-gaps"),
-    path(
-        "batches/<str:lot_number>/compliance/",
-        BatchComplianceView.as_view(),
-        name="batch-compliance",
-    ),
-    *router.urls,
-]
+urlpatterns = router.urls

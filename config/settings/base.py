@@ -173,8 +173,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "evqc.pagination.Pagination",
     "EXCEPTION_HANDLER": "evqc.api.exception_handler",
 }
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html

@@ -1,0 +1,53 @@
+"""Reading assay runs, results and specifications: always through the acting user's labs,
+with the names of the rows they point at as annotations, so a page costs the same number
+of queries whatever its length and no row drags a whole related model along.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, QuerySet
+
+from assays.models import AssayRun, Result, Specification
+from batches.access import User
+
+
+def assay_run_list(*, user: User) -> QuerySet[AssayRun]:
+    """Assay runs of the user's labs' batches, each with its batch's `lot_number`, its
+    `instrument_name`, the `isolation_step_order` and `aliquot_label` of the sample (None
+    when the run names none) and the `recorded_by_username`."""
+    return AssayRun.objects.filter(batch__lab__memberships__user=user).annotate(
+        lot_number=F("batch__lot_number"),
+        instrument_name=F("instrument__name"),
+        isolation_step_order=F("isolation_step__order"),
+        aliquot_label=F("aliquot__label"),
+        recorded_by_username=F("recorded_by__username"),
+    )
+
+
+def result_list(*, user: User) -> QuerySet[Result]:
+    """Results of the user's labs' batches, each with its batch's `lot_number` and its
+    run's `method` and `performed_at`."""
+    return Result.objects.filter(assay_run__batch__lab__memberships__user=user).annotate(
+        lot_number=F("assay_run__batch__lot_number"),
+        method=F("assay_run__method"),
+        performed_at=F("assay_run__performed_at"),
+    )
+
+
+def result_rows(*, user: User) -> QuerySet[dict[str, Any]]:
+    """`result_list` as plain rows: a dict per result of its columns (foreign keys as
+    `<name>_id`, each quantity as its four columns) and the annotations. What the API's
+    pages of up to 1000 results read: building model instances would cost as much as
+    the query itself."""
+    return result_list(user=user).values()
+
+
+def specification_list(*, user: User) -> QuerySet[Specification]:
+    """Specifications (in force and retired) of the user's labs' products, with the
+    product joined."""
+    return Specification.objects.filter(product__lab__memberships__user=user).select_related(
+        "product"
+    )
+
