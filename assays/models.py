@@ -292,3 +292,49 @@ class SizeDistribution(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.weighting}-weighted size distribution ({len(self.bin_centres)} bins)"
+
+
+class ImportJob(models.Model):
+    """An uploaded instrument export file on its way to becoming an assay run of a batch:
+    checked and parsed when it arrives, stored by a Celery task, with its progress,
+    warnings and errors for the person or uploader that sent it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="import_jobs")
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="import_jobs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    file_name = models.CharField(max_length=TEXT)
+    file_sha256 = models.CharField(max_length=64)
+    file_size = models.PositiveBigIntegerField()
+    format = models.CharField(max_length=20, help_text="The export format read by content.")
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="import_jobs", null=True, blank=True
+    )
+    user_dilution = QuantityField("dilution_factor")
+    performed_at = models.DateTimeField(null=True, blank=True, help_text="When not in the file.")
+    summary = models.JSONField(default=dict, blank=True, help_text="What the file parsed to.")
+    warnings = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    assay_run = models.OneToOneField(
+        AssayRun, on_delete=models.PROTECT, related_name="import_job", null=True, blank=True
+    )
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["lab", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"import of {self.file_name} into {self.batch}"

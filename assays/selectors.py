@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import F, QuerySet
 
-from assays.models import AssayRun, Result, Specification
+from assays.models import AssayRun, ImportJob, Result, Specification
 from batches.access import User
 
 
@@ -51,3 +51,11 @@ def specification_list(*, user: User) -> QuerySet[Specification]:
         "product"
     )
 
+
+def import_job_list(*, user: User, sent_by_self: bool = False) -> QuerySet[ImportJob]:
+    """Export-file imports into the user's labs (only the user's own when
+    `sent_by_self`: what an instrument's token sees)."""
+    jobs = ImportJob.objects.filter(lab__memberships__user=user)
+    if sent_by_self:
+        jobs = jobs.filter(created_by=user)
+    return jobs.select_related("batch", "created_by")

@@ -16,6 +16,7 @@ from evqc.vocabulary import (
     SourceKind,
     StepPurpose,
     SupplementType,
+    TokenScope,
     VesselType,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "SourceKind",
     "StepPurpose",
     "SupplementType",
+    "TokenScope",
     "VesselType",
     "choices",
 ]

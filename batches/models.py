@@ -28,6 +28,7 @@ from batches.choices import (
     SourceKind,
     StepPurpose,
     SupplementType,
+    TokenScope,
     VesselType,
     choices,
 )
@@ -42,6 +43,12 @@ class Lab(TimeStampedModel):
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=TEXT)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text="IANA name, e.g. Europe/Berlin: the clock of the lab's instrument PCs, "
+        "whose export files record local times without a zone.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -550,3 +557,73 @@ class CheckSweep(models.Model):
     @property
     def done(self) -> bool:
         return self.checked + self.failed >= self.total
+
+
+class ApiToken(models.Model):
+    """A credential for an instrument or a script. It acts as its own service user, a
+    member of exactly one lab with the role its scope needs, so every role and lab check
+    of people applies to it too; the scope narrows what it may call on top of that.
+
+    Only a SHA-256 of the key is stored: keys are 256 random bits, so a fast hash is
+    enough (a password hash would only slow every request down)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="api_tokens")
+    scope = models.CharField(max_length=20, choices=choices(TokenScope))
+    instrument = models.ForeignKey(
+        "assays.Instrument",
+        on_delete=models.PROTECT,
+        related_name="api_tokens",
+        null=True,
+        blank=True,
+        help_text="The one instrument a results:write token posts for.",
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_token"
+    )
+    prefix = models.CharField(max_length=16, unique=True, help_text="Shown; identifies a key.")
+    key_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["lab", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(scope=TokenScope.RESULTS_WRITE) | Q(instrument__isnull=False),
+                name="%(app_label)s_%(class)s_results_write_instrument",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scope}, {self.lab.code})"
+
+
+class IdempotencyRecord(models.Model):
+    """A POST made with an Idempotency-Key: the first request claims the key for its
+    credential, and its response is kept so that a retry gets the same answer instead
+    of a second change."""
+
+    credential = models.CharField(max_length=40, help_text='"user:<id>" or "token:<id>"')
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path, body.")
+    completed = models.BooleanField(default=False)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "key"], name="%(app_label)s_%(class)s_once"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} of {self.credential}"

@@ -1,8 +1,11 @@
 """The REST API v1: every viewset is registered here, under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from assays.api.ingest import ImportJobViewSet
 from assays.api.views import AssayRunViewSet, ResultViewSet, SpecificationViewSet
+from batches.api.ingest import BatchRecordView
 from batches.api.views import (
     AuditEventViewSet,
     BatchViewSet,
@@ -26,6 +29,10 @@ router.register("results", ResultViewSet, basename="result")
 router.register("specifications", SpecificationViewSet, basename="specification")
 router.register("reporting-gaps", ReportingGapViewSet, basename="reporting-gap")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("imports", ImportJobViewSet, basename="import-job")
 
 app_name = "api"
-urlpatterns = router.urls
+urlpatterns = [
+    path("batch-records/", BatchRecordView.as_view(), name="batch-records"),
+    *router.urls,
+]

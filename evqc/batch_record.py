@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -793,6 +793,10 @@ SETTING_KINDS = {
     "nanopore_size": "length",
     "calibration_particle_size": "length",
     "acquisition_volume": "volume",
+    # Dilution kept apart from the one applied (Assay.dilution_factor), as export files
+    # give it: the instrument's own, and the one a person stated for the file.
+    "instrument_dilution": "dilution_factor",
+    "user_dilution": "dilution_factor",
 }
 SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_SETTINGS = 100
@@ -1266,6 +1270,20 @@ def parse_batch_record(data: object) -> BatchRecord:
         raise BatchRecordError({"": [{"message": NOT_AN_OBJECT, "code": "invalid"}]})
     try:
         return BatchRecord.model_validate(data)
+    except ValidationError as error:
+        raise BatchRecordError(errors_by_path(error, data)) from None
+
+
+PartT = TypeVar("PartT", bound=Part)
+
+
+def parse_part(part: type[PartT], data: object) -> PartT:
+    """Check one part of a record sent on its own (an assay run for an existing batch, a
+    step to add): the part, or BatchRecordError naming the JSON path of every problem."""
+    if not isinstance(data, Mapping):
+        raise BatchRecordError({"": [{"message": "expected a JSON object", "code": "invalid"}]})
+    try:
+        return part.model_validate(data)
     except ValidationError as error:
         raise BatchRecordError(errors_by_path(error, data)) from None
 

@@ -74,6 +74,22 @@ class LabRole(LabelledEnum):
         return list(LabRole).index(self)
 
 
+class TokenScope(LabelledEnum):
+    """What an API token may call. A token acts as a member of one lab with `role`."""
+
+    RESULTS_WRITE = "results:write"
+    READ = "read"
+    ADMIN = "admin"
+
+    @property
+    def role(self) -> LabRole:
+        return {
+            TokenScope.RESULTS_WRITE: LabRole.ANALYST,
+            TokenScope.READ: LabRole.VIEWER,
+            TokenScope.ADMIN: LabRole.ADMIN,
+        }[self]
+
+
 class BatchStatus(LabelledEnum):
     PLANNED = "planned"
     IN_PRODUCTION = "in_production"

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from assays.api.ingest import AssayRunCreateMixin
 from assays.api.serializers import (
     AssayRunSerializer,
     ResultSerializer,
@@ -19,8 +20,8 @@ from batches.access import User
 from batches.api.views import LabRowsViewSet
 
 
-class AssayRunViewSet(LabRowsViewSet):
-    """The assay runs of the caller's labs' batches."""
+class AssayRunViewSet(AssayRunCreateMixin, LabRowsViewSet):
+    """The assay runs of the caller's labs' batches; instruments and scripts post new ones."""
 
     model = AssayRun
     serializer_class = AssayRunSerializer

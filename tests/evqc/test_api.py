@@ -112,8 +112,9 @@ def test_nested_field_errors_are_reported_by_json_path_in_one_response_shape():
 def test_the_kinds_need_a_signed_in_user(client, db):
     response = client.get(reverse("api:quantity-kind-list"))
 
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
 def test_the_kinds_list_their_canonical_unit_and_an_example(signed_in_client):

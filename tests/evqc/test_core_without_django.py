@@ -20,6 +20,7 @@ CORE_MODULES = [
     "evqc.instruments.gen5",
     "evqc.instruments.softmax",
     "evqc.instruments.zetaview",
+    "evqc.instruments.archives",
 ]
 
 

@@ -1,36 +1,16 @@
 """`python manage.py parse_export FILE [--json]`: what an instrument export parses to
 (format, version, measurements with units, warnings), without storing anything."""
 
-import dataclasses
 import json
-from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evqc.batch_record import quantity_json
+from assays.imports import export_json
 from evqc.instruments import Export, ExportError, read_export
-from evqc.units import QuantityValue
 
 MAX_LISTED = 20
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, QuantityValue):
-        return quantity_json(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {key: _json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json(item) for item in value]
-    return value
 
 
 class Command(BaseCommand):
@@ -49,7 +29,7 @@ class Command(BaseCommand):
         except ExportError as error:
             raise CommandError(f"{path} {error.message}.") from None
         if options["json"]:
-            self.stdout.write(json.dumps(_json(export), indent=2, ensure_ascii=False))
+            self.stdout.write(json.dumps(export_json(export), indent=2, ensure_ascii=False))
             return
         self._summary(path, export)
 
@@ -61,7 +41,7 @@ class Command(BaseCommand):
             ("instrument", export.instrument),
             ("sample", export.sample),
             ("performed", export.performed_at),
-            ("dilution applied by the instrument", export.instrument_dilution),
+            ("dilution recorded in the file", export.instrument_dilution),
             ("dilution suggested by the file's text", export.suggested_dilution),
         ):
             if value not in (None, ""):
