@@ -21,6 +21,7 @@ CORE_MODULES = [
     "evqc.instruments.softmax",
     "evqc.instruments.zetaview",
     "evqc.instruments.archives",
+    "evqc.uploader",
 ]
 
 
