@@ -30,6 +30,7 @@ from evqc.units import (
     kind_named,
     parse_quantity,
 )
+from evqc.vocabulary import TokenScope
 
 # Keys of the output object that a client may send back unchanged.
 READ_ONLY_QUANTITY_KEYS = frozenset({"canonical_value", "canonical_unit", "reported_text"})
@@ -209,6 +210,8 @@ class QuantityKindViewSet(viewsets.ViewSet):
 
     lookup_field = "name"
     lookup_value_regex = "[a-z_]+"
+    # Checking a value stores nothing: any token may ask (batches.api.auth).
+    token_scopes: ClassVar[dict[str, set[TokenScope]]] = {"check": set(TokenScope)}
 
     @extend_schema(responses=QuantityKindSerializer(many=True))
     def list(self, request: Request) -> Response:

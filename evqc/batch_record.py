@@ -18,6 +18,7 @@ A quantity is written `{"value": 100000, "unit": "xg"}` or as text such as
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -25,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -36,6 +37,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     PrivateAttr,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_serializer,
     model_validator,
@@ -1274,16 +1276,19 @@ def parse_batch_record(data: object) -> BatchRecord:
         raise BatchRecordError(errors_by_path(error, data)) from None
 
 
-PartT = TypeVar("PartT", bound=Part)
+@functools.cache
+def _adapter(part: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(part)
 
 
-def parse_part(part: type[PartT], data: object) -> PartT:
+def parse_part(part: Any, data: object) -> Any:
     """Check one part of a record sent on its own (an assay run for an existing batch, a
-    step to add): the part, or BatchRecordError naming the JSON path of every problem."""
+    step to add): the part, or BatchRecordError naming the JSON path of every problem.
+    `part` is a part's class or a union of them (IsolationStep)."""
     if not isinstance(data, Mapping):
         raise BatchRecordError({"": [{"message": "expected a JSON object", "code": "invalid"}]})
     try:
-        return part.model_validate(data)
+        return _adapter(part).validate_python(data)
     except ValidationError as error:
         raise BatchRecordError(errors_by_path(error, data)) from None
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from assays.api.changes import ResultChanges, SpecificationChanges
 from assays.api.ingest import AssayRunCreateMixin
 from assays.api.serializers import (
     AssayRunSerializer,
@@ -33,7 +34,7 @@ class AssayRunViewSet(AssayRunCreateMixin, LabRowsViewSet):
         return assay_run_list(user=user)
 
 
-class ResultViewSet(LabRowsViewSet):
+class ResultViewSet(ResultChanges, LabRowsViewSet):
     """The results of the caller's labs' batches, each with its verdict."""
 
     model = Result
@@ -53,7 +54,7 @@ class ResultViewSet(LabRowsViewSet):
         return result_rows(user=user)
 
 
-class SpecificationViewSet(LabRowsViewSet):
+class SpecificationViewSet(SpecificationChanges, LabRowsViewSet):
     """The specifications of the caller's labs' products, in force and retired."""
 
     model = Specification

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from batches.access import User
+from batches.api.changes import BatchChanges, IsolationStepChanges, ProductChanges
 from batches.api.serializers import (
     AuditEventSerializer,
     BatchSerializer,
@@ -125,7 +126,7 @@ class LabViewSet(LabRowsViewSet):
         return lab_list(user=user)
 
 
-class ProductViewSet(LabRowsViewSet):
+class ProductViewSet(ProductChanges, LabRowsViewSet):
     """The products of the caller's labs."""
 
     model = Product
@@ -146,7 +147,7 @@ LOT_NUMBER = OpenApiParameter(
 )
 
 
-class BatchViewSet(LabRowsViewSet):
+class BatchViewSet(BatchChanges, LabRowsViewSet):
     """The batches of the caller's labs, by lot number; each one's whole batch record, its
     reporting gaps and its compliance per guideline catalogue."""
 
@@ -204,7 +205,7 @@ class BatchViewSet(LabRowsViewSet):
         return Response(batch_compliance(self.get_object()))
 
 
-class IsolationStepViewSet(LabRowsViewSet):
+class IsolationStepViewSet(IsolationStepChanges, LabRowsViewSet):
     """The isolation steps of the caller's labs' batches."""
 
     model = IsolationStep
