@@ -342,7 +342,7 @@ def read_upload(data: bytes, name: str) -> tuple[bytes, str, Export]:
     says; ImportRefused saying why when it cannot be read."""
     try:
         data, name = unpack(data, name, limit=max_upload_bytes())
-        return data, name, read_export(data)
+        return data, name, read_export(data, file_name=name)
     except ArchiveTooLarge as error:
         raise ImportRefused("file", f"{name} {error.message}", error.code, 413) from None
     except ExportError as error:
@@ -449,7 +449,7 @@ FINISHED = frozenset({ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED})
 def _assay_of(job: ImportJob) -> record.Assay:
     """The job's file read again, as the assay run it becomes (progress 40 -> 60)."""
     with job.file.open("rb") as stream:
-        export = read_export(stream.read())
+        export = read_export(stream.read(), file_name=job.file_name)
     _progress(job, 40)
     options = ImportOptions(
         user_dilution=job.user_dilution,

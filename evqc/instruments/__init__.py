@@ -13,6 +13,7 @@ READERS below.
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -158,8 +159,10 @@ def detect_format(data: bytes) -> Reader | None:
     return None
 
 
-def read_export(data: bytes) -> Export:
-    """Read an export file of any known format; ExportError saying why otherwise."""
+def read_export(data: bytes, *, file_name: str = "") -> Export:
+    """Read an export file of any known format; ExportError saying why otherwise.
+    `file_name` (as uploaded) goes to the readers that check it (FCS: a $FIL naming
+    another file means the file was re-saved)."""
     if not data or not decode(data[:4096]).strip():
         raise ExportError("is empty", "empty_export")
     if len(data) > MAX_BYTES:
@@ -167,4 +170,6 @@ def read_export(data: bytes) -> Export:
     reader = detect_format(data)
     if reader is None:
         raise ExportError(UNKNOWN_FORMAT, "unknown_format")
+    if "file_name" in inspect.signature(reader.read).parameters:
+        return reader.read(data, file_name=file_name)  # type: ignore[call-arg]
     return reader.read(data)

@@ -121,6 +121,16 @@ def test_a_cytoflex_file_uploaded_under_another_name_is_flagged(cytoflex):
     )
 
 
+def test_read_export_passes_the_uploaded_name_to_the_fcs_reader(cytoflex):
+    renamed = read_export(cytoflex, file_name="gated beads.fcs")
+
+    assert any('not "gated beads.fcs"' in warning for warning in renamed.warnings)
+    assert read_export(cytoflex, file_name=CYTOFLEX).warnings == (
+        fcs.NEEDS_DILUTION,
+        fcs.NO_TIME_ZONE,
+    )
+
+
 @pytest.mark.parametrize(
     ("cut", "segment"),
     [(10, "HEADER"), (58, "TEXT"), (3000, "TEXT"), (7430, "DATA"), (100_000, "DATA")],
