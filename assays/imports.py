@@ -17,7 +17,7 @@ import hashlib
 import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from assays.models import AssayRun, ImportJob, Instrument
@@ -407,12 +408,32 @@ def import_job_create(
     return job
 
 
+# A queued job older than this never reached a worker; a running one older than
+# RUNNING_FOR_AT_MOST lost its worker. Storing a file takes seconds.
+QUEUED_FOR_AT_MOST = timedelta(minutes=5)
+RUNNING_FOR_AT_MOST = timedelta(minutes=30)
+
+
+def import_jobs_requeue() -> int:
+    """Send again the jobs left behind, so an upload accepted while the broker was down,
+    or whose worker died, is still stored (running a job twice stores it once)."""
+    now = timezone.now()
+    left = ImportJob.objects.filter(
+        Q(status=ImportJob.Status.QUEUED, created_at__lt=now - QUEUED_FOR_AT_MOST)
+        | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - RUNNING_FOR_AT_MOST)
+    ).values_list("pk", flat=True)
+    jobs = list(left)
+    for job_id in jobs:
+        _queue(job_id)
+    return len(jobs)
+
+
 def _queue(job_id: int) -> None:
     from assays.tasks import import_job_task
 
     try:
         import_job_task.delay(job_id)
-    except Exception:  # the broker is down: the job stays queued for import_jobs_resume
+    except Exception:  # the broker is down: the job stays queued for import_jobs_requeue
         logger.exception("could not queue import job %s", job_id)
 
 

@@ -12,3 +12,11 @@ def import_job_task(job_id: int) -> None:
     from assays.imports import import_job_run
 
     import_job_run(job_id)
+
+
+@shared_task(name="assays.import_jobs_requeue")
+def import_jobs_requeue_task() -> int:
+    """Send again the import jobs left behind (see assays.imports.import_jobs_requeue)."""
+    from assays.imports import import_jobs_requeue
+
+    return import_jobs_requeue()

@@ -230,6 +230,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
             minute=env.int("EVQC_SWEEP_MINUTE", default=30),
         ),
     },
+    # Import jobs whose task never reached a worker (broker down) or whose worker died.
+    "import-jobs-requeue": {"task": "assays.import_jobs_requeue", "schedule": 600.0},
 }
 
 # Logging

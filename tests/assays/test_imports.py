@@ -7,23 +7,29 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import time
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.db.models import F
+from kombu.exceptions import OperationalError
 
 from assays.imports import (
     ALREADY_APPLIED,
     CONTRADICTS,
     NEEDS_RECORD,
+    QUEUED_FOR_AT_MOST,
     WRONG_INSTRUMENT,
     ImportOptions,
     ImportRefused,
     import_job_create,
     import_job_run,
+    import_jobs_requeue,
 )
 from assays.models import AssayRun, ImportJob, Instrument, Result
+from assays.tasks import import_job_task
 from evqc.exceptions import AccessDenied, BatchError
 from evqc.instruments import read_export
 from evqc.instruments.archives import NESTED, SEVERAL, TOO_LARGE
@@ -392,3 +398,38 @@ class TestJobs:
             token_instrument=ns300,
         )  # fmt: skip
         assert stored(job).instrument == ns300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_accepted_while_the_broker_was_down_is_stored_later(
+    celery_worker, import_batch, people, monkeypatch
+):
+    batch = import_batch("EV-0003", status="in_qc")
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(import_job_task, "delay", broker_down)
+    job = import_job_create(
+        batch, MINIMAL_NTA.read_bytes(), MINIMAL_NTA.name,
+        ImportOptions(user_dilution=dilution(10)), acting_user=people.analyst,
+    )  # fmt: skip
+    monkeypatch.undo()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.QUEUED
+    assert import_jobs_requeue() == 0  # a job just queued may still be on its way
+
+    ImportJob.objects.filter(pk=job.pk).update(
+        created_at=F("created_at") - QUEUED_FOR_AT_MOST - timedelta(seconds=1)
+    )
+    assert import_jobs_requeue() == 1
+
+    deadline = time.monotonic() + 30
+    while job.status == ImportJob.Status.QUEUED and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job.refresh_from_db()
+    while job.status == ImportJob.Status.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job.refresh_from_db()
+    assert job.status == ImportJob.Status.SUCCEEDED, job.errors
+    assert AssayRun.objects.filter(import_job=job).count() == 1
