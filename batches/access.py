@@ -34,11 +34,21 @@ OPEN_STATUSES = frozenset({BatchStatus.PLANNED, BatchStatus.IN_PRODUCTION})
 
 
 def role_in(user: User, lab: Lab) -> LabRole | None:
-    """The user's role in the lab, or None; one query unless the memberships were loaded."""
+    """The user's role in the lab, or None; one query unless the query that loaded this
+    lab read it too (`remember_role`)."""
     if not user.is_authenticated:
         return None
+    known: dict[Any, str] = getattr(lab, "_member_roles", {})
+    if user.pk in known:
+        return LabRole(known[user.pk])
     role = LabMembership.objects.filter(lab=lab, user=user).values_list("role", flat=True).first()
     return None if role is None else LabRole(role)
+
+
+def remember_role(lab: Lab, user: User, role: str) -> None:
+    """Keep the role a query read with this lab, on this lab object only (it lives for one
+    request or one service call)."""
+    lab.__dict__.setdefault("_member_roles", {})[user.pk] = role
 
 
 def require_role(user: User, lab: Lab, role: LabRole, *, what: str) -> LabRole:

@@ -81,7 +81,6 @@ def claim(credential: str, key: str, print_: str) -> IdempotencyRecord:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         raise BatchError(BAD_KEY, BatchErrorCode.INVALID, {"header": HEADER})
     now = timezone.now()
-    IdempotencyRecord.objects.filter(created_at__lt=now - KEEP_FOR).delete()
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
@@ -122,6 +121,14 @@ def complete(record: IdempotencyRecord, response: Response) -> None:
     record.save(
         update_fields=["completed", "response_status", "response_body", "response_location"]
     )
+
+
+def prune() -> int:
+    """Forget the answers older than KEEP_FOR (Celery beat, hourly)."""
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=timezone.now() - KEEP_FOR
+    ).delete()
+    return deleted
 
 
 def release(record: IdempotencyRecord) -> None:

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from assays.models import AssayRun
 from assays.services import result_part
-from batches.access import User
+from batches.access import User, remember_role
 from batches.models import (
     AuditEvent,
     Batch,
@@ -57,10 +57,17 @@ def membership_list(*, user: User) -> QuerySet[LabMembership]:
 
 def batch_get(*, user: User, lot_number: str) -> Batch:
     """The batch with this lot number, if it is in one of the user's labs; another lab's
-    batch is as unknown as a batch that does not exist."""
-    batch = batch_list(user=user).filter(lot_number=lot_number).first()
+    batch is as unknown as a batch that does not exist. The user's role in its lab comes
+    with it (the same join), so the write that usually follows checks it without a query."""
+    batch = (
+        batch_list(user=user)
+        .filter(lot_number=lot_number)
+        .annotate(member_role=F("lab__memberships__role"))
+        .first()
+    )
     if batch is None:
         raise NotFound(NO_BATCH.format(lot=lot_number), BatchErrorCode.NOT_FOUND)
+    remember_role(batch.lab, user, batch.member_role)
     return batch
 
 

@@ -74,3 +74,11 @@ def batch_check_chunk_task(sweep_id: int, batch_ids: list[int]) -> None:
     from batches.gaps import sweep_check_chunk
 
     sweep_check_chunk(sweep_id, batch_ids)
+
+
+@shared_task(name="batches.idempotency_prune")
+def idempotency_prune_task() -> int:
+    """Forget Idempotency-Key answers older than a week."""
+    from batches.idempotency import prune
+
+    return prune()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -22,7 +22,7 @@ from assays.imports import (
     assay_run_submit,
     import_job_create,
 )
-from assays.models import AssayRun, ImportJob, Result
+from assays.models import AssayRun, ImportJob
 from assays.selectors import import_job_list
 from batches.access import User
 from batches.api.auth import token_of
@@ -119,12 +119,7 @@ class AssayRunCreateMixin:
 
 
 def assay_run_created(run: AssayRun, request: Request) -> dict[str, Any]:
-    verdicts = dict(
-        Result.objects.filter(assay_run=run)
-        .values_list("verdict")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
+    verdicts = dict(run.verdict_counts)  # set by the service that stored the run
     return {
         "id": run.pk,
         "url": request.build_absolute_uri(reverse("api:assay-run-detail", args=[run.pk])),

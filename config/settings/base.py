@@ -49,7 +49,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while a writer commits; IMMEDIATE takes the write
     # lock at BEGIN so two writers queue instead of failing with "database is locked".
     # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
@@ -230,6 +229,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
             minute=env.int("EVQC_SWEEP_MINUTE", default=30),
         ),
     },
+    # Answers kept for Idempotency-Key retries expire after a week.
+    "idempotency-prune": {"task": "batches.idempotency_prune", "schedule": 3600.0},
     # Import jobs whose task never reached a worker (broker down) or whose worker died.
     "import-jobs-requeue": {"task": "assays.import_jobs_requeue", "schedule": 600.0},
 }

@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from assays.models import AssayRun, ImportJob, Result
-from batches.idempotency import IN_FLIGHT, OTHER_BODY, credential_of
+from batches.idempotency import IN_FLIGHT, KEEP_FOR, OTHER_BODY, credential_of, prune
 from batches.models import IdempotencyRecord
 from tests.api.conftest import nta
 from tests.batches.conftest import db_state
@@ -155,6 +155,15 @@ class TestIdempotencyKey:
             created_at=timezone.now() - timedelta(hours=1),
         )
         assert post_run(analyst_client, run_body(), key="run-3").status_code == 201
+
+    def test_answers_are_forgotten_after_a_week(self, analyst_client, batches):
+        post_run(analyst_client, run_body(), key="old")
+        post_run(analyst_client, run_body(concentration="3e11 particle/mL"), key="new")
+        IdempotencyRecord.objects.filter(key="old").update(
+            created_at=timezone.now() - KEEP_FOR - timedelta(minutes=1)
+        )
+        assert prune() == 1
+        assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
 
     def test_keys_belong_to_their_caller(self, client, site, batches):
         for user in (site.analyst, site.admin):
