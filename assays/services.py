@@ -583,16 +583,14 @@ def result_build(
     Built from column values in one constructor call: imports build thousands of these.
     """
     columns: dict[str, Any] = {}
-    quantity = result.quantity
-    if quantity is None:
+    quantities = result.quantities
+    if not quantities:
         columns["outcome"] = result.outcome or ""
     else:
-        for name in ("value", "sd", "se", "lod", "loq"):
-            part = quantity if name == "value" else result.uncertainty(name)
-            if part is not None:
-                columns |= quantity_columns(name, part)
+        for name, part in quantities.items():
+            columns |= quantity_columns(name, part)
         columns["basis"], columns["stock_canonical"] = _stock(
-            quantity, result, assay.dilution_factor
+            quantities["value"], result, assay.dilution_factor
         )
     spec = specification_for(result.attribute, assay, specs)
     # Column names only (assay_run_id, not assay_run): Django's constructor takes them

@@ -57,21 +57,22 @@ def credential_of(request: Request) -> str:
 
 
 def fingerprint(request: Request) -> str:
-    """A digest of what the request asks for. Multipart bodies are digested by their
-    fields and file contents, not their bytes: a retry has a new random boundary."""
+    """A digest of what the request asks for: the body's bytes as sent (read before DRF
+    parses them: a retry sends the same bytes). Multipart bodies are digested by their
+    fields and file contents instead: a retry has a new random boundary."""
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    if not request.content_type.startswith("multipart/"):
+        digest.update(request._request.body)
+        return digest.hexdigest()
     data = request.data
-    if request.FILES:
-        fields = {key: data.getlist(key) for key in sorted(data) if key not in request.FILES}
-        digest.update(json.dumps(fields, sort_keys=True).encode())
-        for name in sorted(request.FILES):
-            for upload in request.FILES.getlist(name):
-                digest.update(f"\n{name}={upload.name}:".encode())
-                for chunk in upload.chunks():
-                    digest.update(chunk)
-                upload.seek(0)
-    else:
-        digest.update(json.dumps(data, sort_keys=True, default=str).encode())
+    fields = {key: data.getlist(key) for key in sorted(data) if key not in request.FILES}
+    digest.update(json.dumps(fields, sort_keys=True).encode())
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            digest.update(f"\n{name}={upload.name}:".encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
     return digest.hexdigest()
 
 

@@ -896,6 +896,12 @@ class Result(Part):
         """`sd`, `se`, `lod` or `loq` as a quantity in the value's unit."""
         return self._quantities.get(name)
 
+    @property
+    def quantities(self) -> Mapping[str, QuantityValue]:
+        """Every checked quantity by field (value, sd, se, lod, loq), read in one step: a
+        private attribute costs a lookup through pydantic each time."""
+        return self._quantities
+
     @model_validator(mode="after")
     def _read(self) -> Result:
         refusals = Refusals("Result")
