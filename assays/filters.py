@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from assays.choices import VERDICTS, AssayMethod, SampleStage, attribute_choices, choices
 from assays.models import AssayRun, Result, Specification
-from batches.filters import lot_number_filter
+from batches.filters import IdFilter, MomentRangeFilter, lot_number_filter
 
 
 class AssayRunFilter(filters.FilterSet):
@@ -25,7 +25,7 @@ class AssayRunFilter(filters.FilterSet):
         choices=choices(SampleStage),
         help_text="The sample's stage (repeat the parameter for several).",
     )
-    performed = filters.DateTimeFromToRangeFilter(
+    performed = MomentRangeFilter(
         field_name="performed_at", help_text="Performed in this range (ISO 8601)."
     )
 
@@ -50,8 +50,8 @@ class ResultFilter(filters.FilterSet):
         'recorded; "verdict=fail&verdict=warn" lists what is out of specification or '
         "trending.",
     )
-    assay_run = filters.NumberFilter(field_name="assay_run_id", help_text="The assay run's id.")
-    recorded = filters.DateTimeFromToRangeFilter(
+    assay_run = IdFilter(field_name="assay_run_id", help_text="The assay run's id.")
+    recorded = MomentRangeFilter(
         field_name="created_at", help_text="Recorded in this range (ISO 8601)."
     )
 

@@ -8,7 +8,12 @@ Timestamps filter by range: `<name>_after` and `<name>_before`, both inclusive.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import django_filters as filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from batches.choices import (
@@ -23,6 +28,37 @@ from batches.models import AuditEvent, Batch, IsolationStep, Product, ReportingG
 from evqc.guidelines import CATALOGUES, Severity
 
 LOT_NUMBER = "The batch's lot number, exactly."
+OUT_OF_RANGE = "Enter a time between the years 1 and 9999 once converted to UTC."
+ID_RANGE = (1, 2**63 - 1)  # what every database's BIGINT primary keys can hold
+
+
+class MomentRangeField(filters.fields.DateTimeRangeField):
+    """A range of times, each read in UTC: a time whose UTC lies outside the calendar
+    (0001-01-01T00:00+01:00) is refused here, not by the database as a 500."""
+
+    def compress(self, data_list: list[datetime | None]) -> slice | None:
+        try:
+            bounds = [None if moment is None else moment.astimezone(UTC) for moment in data_list]
+        except OverflowError:
+            raise ValidationError(OUT_OF_RANGE, code="out_of_range") from None
+        return super().compress(bounds)
+
+
+class MomentRangeFilter(filters.DateTimeFromToRangeFilter):
+    """`<name>_after` and `<name>_before` (ISO 8601, both inclusive), compared in UTC."""
+
+    field_class = MomentRangeField
+
+
+class IdFilter(filters.NumberFilter):
+    """A row's id: a whole number a database can hold (1.5 or 1e30 are refused)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", ID_RANGE[0])
+        kwargs.setdefault("max_value", ID_RANGE[1])
+        super().__init__(*args, **kwargs)
 
 
 def lot_number_filter(field_name: str) -> filters.CharFilter:
@@ -53,7 +89,7 @@ class BatchFilter(filters.FilterSet):
     search = filters.CharFilter(
         field_name="lot_number", lookup_expr="icontains", help_text="Part of the lot number."
     )
-    created = filters.DateTimeFromToRangeFilter(
+    created = MomentRangeFilter(
         field_name="created_at", help_text="Created in this range (ISO 8601)."
     )
     has_open_gaps = filters.BooleanFilter(
@@ -112,7 +148,7 @@ class AuditEventFilter(filters.FilterSet):
     actor = filters.CharFilter(
         field_name="actor__username", help_text="The username of who made the change."
     )
-    occurred = filters.DateTimeFromToRangeFilter(
+    occurred = MomentRangeFilter(
         field_name="occurred_at", help_text="Occurred in this range (ISO 8601)."
     )
 

@@ -59,6 +59,10 @@ def batch_get(*, user: User, lot_number: str) -> Batch:
     """The batch with this lot number, if it is in one of the user's labs; another lab's
     batch is as unknown as a batch that does not exist. The user's role in its lab comes
     with it (the same join), so the write that usually follows checks it without a query."""
+    if "\x00" in lot_number:  # no lot number has one, and PostgreSQL refuses to compare it
+        raise NotFound(
+            NO_BATCH.format(lot=lot_number.replace("\x00", "")), BatchErrorCode.NOT_FOUND
+        )
     batch = (
         batch_list(user=user)
         .filter(lot_number=lot_number)

@@ -112,7 +112,7 @@ def token_revoke(token: ApiToken, *, acting_user: User) -> None:
 
 def token_for_key(key: str) -> ApiToken | None:
     """The live token with this key, or None (unknown, malformed or revoked)."""
-    if not key.startswith(KEY_PREFIX) or key.count("_") < 2:
+    if not key.startswith(KEY_PREFIX) or key.count("_") < 2 or not key.isprintable():
         return None
     prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
     token = (

@@ -19,16 +19,18 @@ A quantity is written `{"value": 100000, "unit": "xg"}` or as text such as
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -83,6 +85,20 @@ RULE_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{2}$"
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """A time as evqc stores it, in UTC: offsets such as +16:00 are valid ISO 8601 but not
+    every database's, and 0001-01-01T00:00+01:00 lies before the calendar once in UTC."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "is outside the years 1 to 9999 once converted to UTC"
+        ) from None
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 # Messages for cross-field refusals (pydantic words its own for types and vocabularies).
 ENDS_BEFORE_START = "ends before it starts ({start} is {start_value})"
@@ -404,7 +420,7 @@ class BiofluidSource(Part):
     anticoagulant: Literal["", "edta", "citrate", "acd_a", "heparin", "none", "other"] = ""
     discard_tube: bool | None = None
     collection_volume: Volume = None
-    collected_at: AwareDatetime | None = None
+    collected_at: Moment | None = None
     processing_interval: Duration = None
     hold_temperature: Temperature = None
     storage_temperature: Temperature = None
@@ -461,8 +477,8 @@ class Production(Part):
     o2: Fraction = None
     co2: Fraction = None
     treatment: Text = ""
-    conditioning_started_at: AwareDatetime | None = None
-    conditioning_ended_at: AwareDatetime | None = None
+    conditioning_started_at: Moment | None = None
+    conditioning_ended_at: Moment | None = None
     harvest_volume: Volume = None
     harvest_hold_duration: Duration = None
     harvest_hold_temperature: Temperature = None
@@ -627,7 +643,7 @@ class _Step(Part):
 
     order: Annotated[int, Field(ge=1, le=1000)]
     purpose: StepPurpose = StepPurpose.SEPARATION
-    performed_at: AwareDatetime | None = None
+    performed_at: Moment | None = None
     input_volume: Volume = None
     output_volume: Volume = None
     notes: LongText = ""
@@ -761,7 +777,7 @@ class Storage(Part):
     container: Text = ""
     fill_volume: Volume = None
     freeze_thaw_cycles: Count = None
-    stored_at: AwareDatetime | None = None
+    stored_at: Moment | None = None
     notes: LongText = ""
 
 
@@ -1091,7 +1107,7 @@ class Assay(Part):
     method: AssayMethod
     instrument: Text = Field("", description="The instrument's name in the lab")
     operator: Text = Field("", description="Who ran the assay")
-    performed_at: AwareDatetime
+    performed_at: Moment
     sop_reference: Text = ""
     sample_stage: SampleStage = SampleStage.FINAL
     isolation_step: Annotated[int, Field(ge=1)] | None = Field(
@@ -1276,6 +1292,7 @@ def parse_batch_record(data: object) -> BatchRecord:
     naming the JSON path of every problem."""
     if not isinstance(data, Mapping):
         raise BatchRecordError({"": [{"message": NOT_AN_OBJECT, "code": "invalid"}]})
+    _refuse_nul(data)
     try:
         return BatchRecord.model_validate(data)
     except ValidationError as error:
@@ -1293,10 +1310,39 @@ def parse_part(part: Any, data: object) -> Any:
     `part` is a part's class or a union of them (IsolationStep)."""
     if not isinstance(data, Mapping):
         raise BatchRecordError({"": [{"message": "expected a JSON object", "code": "invalid"}]})
+    _refuse_nul(data)
     try:
         return _adapter(part).validate_python(data)
     except ValidationError as error:
         raise BatchRecordError(errors_by_path(error, data)) from None
+
+
+NUL = "contains a NUL character (\\u0000), which no text in evqc may hold"
+
+
+def _refuse_nul(data: object) -> None:
+    """Refuse text with NUL characters wherever it is (PostgreSQL cannot store them),
+    naming each place."""
+    places = list(itertools.islice(_nul_places(data, ()), 20))
+    if places:
+        raise BatchRecordError(
+            {json_path(loc, data): [{"message": NUL, "code": "nul_character"}] for loc in places}
+        )
+
+
+def _nul_places(data: object, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    if isinstance(data, str):
+        if "\x00" in data:
+            yield loc
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            if isinstance(key, str) and "\x00" in key:
+                yield (*loc, key)
+            else:
+                yield from _nul_places(value, (*loc, key))
+    elif isinstance(data, list | tuple):
+        for index, item in enumerate(data):
+            yield from _nul_places(item, (*loc, index))
 
 
 def batch_record_json(record: BatchRecord) -> dict[str, Any]:

@@ -170,7 +170,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
     lot_number = serializers.CharField(source="batch.lot_number")
     user_dilution = QuantitySerializerField("dilution_factor", allow_null=True)
     created_by = serializers.CharField(source="created_by.get_username")
-    assay_run = serializers.PrimaryKeyRelatedField(read_only=True)
+    assay_run = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The assay run it became, once stored."
+    )
     summary = serializers.JSONField(help_text="What the file parsed to (bins counted).")
     warnings = serializers.ListField(child=serializers.CharField())
     errors = serializers.ListField(child=serializers.DictField())

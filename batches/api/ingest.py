@@ -37,7 +37,7 @@ def lab_for(request: Request) -> Lab:
     if token is not None:
         return token.lab
     labs = labs_of(request.user)
-    code = request.query_params.get("lab")
+    code = request.query_params.get("lab", "").replace("\x00", "")
     if code:
         lab = labs.filter(code=code).first()
         if lab is None:

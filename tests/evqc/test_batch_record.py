@@ -1,5 +1,6 @@
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -26,6 +27,7 @@ from evqc.batch_record import (
     NO_SUCH_STEP,
     NOT_AN_OBJECT,
     NOT_REPORTED_BY,
+    NUL,
     ONLY_CELL_CULTURE,
     OWN_PARENT,
     SCHEMA,
@@ -408,6 +410,35 @@ def test_a_size_given_in_millilitres_is_refused():
         '"120 mL" is a volume; expected a size (length) such as "120 nm".',
         "wrong_dimension",
     )
+
+
+def test_times_are_kept_in_utc_whatever_offset_they_were_sent_with():
+    given = document(assays=[assay("nta", performed_at="2026-03-09T10:00:00+16:00")])
+
+    performed_at = parse_batch_record(given).assays[0].performed_at
+
+    assert performed_at == datetime(2026, 3, 8, 18, 0, tzinfo=UTC)
+    assert performed_at.utcoffset() == timedelta(0)
+
+
+def test_a_time_before_the_calendar_once_in_utc_is_refused():
+    given = document(assays=[assay("nta", performed_at="0001-01-01T00:00:00+01:00")])
+
+    assert refusals(given) == only(
+        "assays[0].performed_at",
+        "is outside the years 1 to 9999 once converted to UTC",
+        "datetime_out_of_range",
+    )
+
+
+def test_text_with_a_nul_character_is_refused_where_it_is():
+    given = document(assays=[assay("nta", operator="A\x00"), assay("dls", notes="ok")])
+    given["description"] = "\x00"
+
+    assert refusals(given) == {
+        "description": [{"message": NUL, "code": "nul_character"}],
+        "assays[0].operator": [{"message": NUL, "code": "nul_character"}],
+    }
 
 
 def test_a_negative_concentration_is_refused():
