@@ -32,6 +32,7 @@ from batches.models import Aliquot, Batch, IsolationStep, Lab, Product
 from batches.records import row_values
 from evqc import batch_record as record
 from evqc.exceptions import BatchError, BatchErrorCode, Conflict, SpecError
+from evqc.bulk import insert_rows
 from evqc.fields import quantity_columns
 from evqc.markers import canonical_symbol
 from evqc.specs import Limits, Qualifier, Verdict, check_limits, outcome_verdict, verdict
@@ -501,12 +502,9 @@ def assay_runs_store(runs: Sequence[RunToStore]) -> None:
             )
             for position, distribution in enumerate(assay.size_distributions, start=1)
         ]
-    for model, rows in (
-        (Result, results),
-        (MarkerResult, markers),
-        (Image, images),
-        (SizeDistribution, distributions),
-    ):
+    insert_rows(Result, results)  # no ids needed back: 3x faster than bulk_create
+    insert_rows(MarkerResult, markers)
+    for model, rows in ((Image, images), (SizeDistribution, distributions)):
         if rows:
             model.objects.bulk_create(rows)
 

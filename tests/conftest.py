@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.contrib.auth import get_user_model
@@ -17,8 +19,24 @@ def _running_worker(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def celery_worker(transactional_db, _running_worker):
-    """The real worker; tasks it runs see committed data only, hence transactional_db."""
-    return _running_worker
+    """The real worker; tasks it runs see committed data only, hence transactional_db.
+    At the end it waits for the tasks the test set off (an import's gap check, say):
+    emptying the database under a running task deadlocks on PostgreSQL."""
+    yield _running_worker
+    _wait_until_idle()
+
+
+def _wait_until_idle(timeout: float = 20.0) -> None:
+    from celery.worker import state
+
+    from batches.models import Batch
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = state.active_requests or state.reserved_requests
+        if not busy and not Batch.objects.filter(check_pending=True).exists():
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture
