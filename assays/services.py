@@ -31,8 +31,8 @@ from batches.audit import audit, audit_event, audit_many, fields_of
 from batches.models import Aliquot, Batch, IsolationStep, Lab, Product
 from batches.records import row_values
 from evqc import batch_record as record
-from evqc.exceptions import BatchError, BatchErrorCode, Conflict, SpecError
 from evqc.bulk import insert_rows
+from evqc.exceptions import BatchError, BatchErrorCode, Conflict, SpecError
 from evqc.fields import quantity_columns
 from evqc.markers import canonical_symbol
 from evqc.specs import Limits, Qualifier, Verdict, check_limits, outcome_verdict, verdict

@@ -111,7 +111,7 @@ def batch_record_for_lot(lot_number: str) -> record.BatchRecord:
 
 
 def batch_record_of(batch: Batch) -> record.BatchRecord:
-    """The record of a batch loaded with `_record_queryset` (no further queries)."""
+    """The record of a batch loaded with `record_queryset` (no further queries)."""
     document: dict[str, Any] = {
         "schema": record.SCHEMA,
         "lot_number": batch.lot_number,

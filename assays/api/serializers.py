@@ -107,7 +107,7 @@ class ResultSerializer(serializers.Serializer):
     # The fields below are the documented shape; `to_representation` writes it by hand
     # from a row of `assays.selectors.result_rows`. DRF's field-by-field path costs about
     # 50 µs a result, three times the query that loads it, and a page holds up to 1000
-    # results (an instrument's plate, a trend chart). tests/api/test_results.py checks
+    # results (an instrument's plate, a trend chart). tests/api/test_assays.py checks
     # that both paths write the same.
 
     id = serializers.IntegerField()
