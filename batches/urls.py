@@ -4,4 +4,5 @@ from batches import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("batches/", views.batch_list_page, name="batch-list"),
 ]
