@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import F, Prefetch, QuerySet, TextField, Value
 from django.db.models.functions import Coalesce
 
-from assays.models import AssayRun
+from assays.models import AssayRun, Specification
 from assays.services import result_part
 from batches.access import User, remember_role
 from batches.models import (
@@ -279,3 +279,32 @@ def audit_event_list(*, user: User) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(lab__memberships__user=user).annotate(
         lab_code=F("lab__code"), lot_number=F("batch__lot_number")
     )
+
+
+def batch_page(*, user: User, lot_number: str) -> dict[str, Any]:
+    """Everything the portal's batch page shows, in a fixed number of queries whatever
+    the batch holds: the batch with its parts and assay runs (record_queryset), each
+    result with the specification it was judged against (`judged_by`), its gaps grouped
+    by catalogue, its compliance and its latest audit events."""
+    batch = batch_get(user=user, lot_number=lot_number)
+    full = record_queryset().get(pk=batch.pk)
+    runs = list(full.assay_runs.all())
+    results = [result for run in runs for result in run.results.all()]
+    specifications = Specification.objects.in_bulk({r.specification_id for r in results} - {None})
+    for result in results:  # the specification each result was judged against, if any
+        result.judged_by = specifications.get(result.specification_id)
+    gaps: dict[str, list[dict[str, Any]]] = {}
+    for gap in batch_gaps(full):
+        gaps.setdefault(gap["catalogue"], []).append(gap)
+    return {
+        "batch": full,
+        "runs": runs,
+        "gaps": gaps,
+        "compliance": batch_compliance(full),
+        "events": list(
+            AuditEvent.objects.filter(batch=full).order_by("-occurred_at", "-pk")[:AUDIT_SHOWN]
+        ),
+    }
+
+
+AUDIT_SHOWN = 50

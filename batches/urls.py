@@ -5,4 +5,5 @@ from batches import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("batches/", views.batch_list_page, name="batch-list"),
+    path("batches/<str:lot_number>/", views.batch_page, name="batch-page"),
 ]

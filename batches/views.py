@@ -6,11 +6,15 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from batches import selectors
+from batches.choices import BatchStatus
 from batches.filters import BatchFilter
 from batches.selectors import batch_list
+from batches.services import ALLOWED_TRANSITIONS
+from evqc.exceptions import NotFound
 
 PAGE_SIZE = 50
 # What the batch list can be sorted by: the column's name in the query and its label.
@@ -53,3 +57,16 @@ def batch_list_page(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
         },
     )
+
+
+@login_required
+def batch_page(request: HttpRequest, lot_number: str) -> HttpResponse:
+    """A batch at a glance: status and where it may go next, how it was made, what the
+    assays found and their verdicts, its reporting gaps and compliance, its history."""
+    try:
+        shown = selectors.batch_page(user=request.user, lot_number=lot_number)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    status = BatchStatus(shown["batch"].status)
+    next_statuses = sorted(ALLOWED_TRANSITIONS[status], key=list(BatchStatus).index)
+    return render(request, "batches/batch_page.html", shown | {"next_statuses": next_statuses})

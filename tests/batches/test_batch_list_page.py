@@ -15,7 +15,7 @@ from tests.api.conftest import MSC, document
 site = api.site
 batches = api.batches
 
-LOTS = re.compile(r'<th scope="row">([^<]+)</th>')
+LOTS = re.compile(r'<th scope="row"><a href="[^"]+">([^<]+)</a></th>')
 
 
 def lots_on(response) -> list[str]:

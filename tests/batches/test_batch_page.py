@@ -1,0 +1,92 @@
+"""The portal's batch page: a batch's status, process, results with units and verdicts,
+gaps and history, for the person's labs only, in a fixed number of queries."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils.html import escape
+
+from assays.models import Result
+from assays.services import assay_run_record
+from batches.gaps import batch_check
+from batches.models import ReportingGap
+from batches.services import rule_exception_record
+from evqc import batch_record as record
+from tests.api import conftest as api
+from tests.api.conftest import nta
+
+site = api.site
+batches = api.batches
+
+
+@pytest.fixture
+def analyst(client, site):
+    client.force_login(site.analyst)
+    return client
+
+
+def page_of(client, lot):
+    return client.get(reverse("batch-page", args=[lot]))
+
+
+def test_the_page_shows_status_process_results_and_verdicts(analyst, batches):
+    response = page_of(analyst, "EV-A1")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"{batches['EV-A1'].get_status_display()}</span>" in html
+    assert "Can move to:" in html
+    assert "Step 1: " in html
+    assert '<span class="unit">particle/mL</span>' in html
+    concentration = Result.objects.get(
+        assay_run__batch__lot_number="EV-A1", attribute="particle_concentration"
+    )
+    assert f'verdict-{concentration.verdict}"' in html
+    assert f"(version {concentration.specification.version})" in html
+
+
+def test_open_gaps_show_how_to_fix_and_excepted_ones_their_justification(analyst, batches, site):
+    gaps = ReportingGap.objects.filter(batch__lot_number="EV-A1", status="gap")
+    first, second = gaps.order_by("rule_id")[:2]
+    html = page_of(analyst, "EV-A1").content.decode()
+    assert f"How to fix: {escape(first.how_to_fix)}" in html
+
+    rule_exception_record(
+        batches["EV-A1"], rule=second.rule_id, justification="Run at the CRO.",
+        acting_user=site.analyst,
+    )  # fmt: skip
+    batch_check(batches["EV-A1"].pk)
+
+    html = page_of(analyst, "EV-A1").content.decode()
+    assert "Excepted: Run at the CRO." in html
+
+
+def test_another_labs_batch_is_not_found(analyst, batches):
+    assert page_of(analyst, "EV-B1").status_code == 404
+    assert page_of(analyst, "EV-NONE").status_code == 404
+
+
+def test_the_page_costs_the_same_queries_for_a_few_results_or_500(
+    analyst, site, batches, django_assert_num_queries
+):
+    analyst.get(reverse("home"))
+    with CaptureQueriesContext(connection) as few:
+        assert page_of(analyst, "EV-A1").status_code == 200
+    run = record.parse_part(record.Assay, nta("2026-03-10T10:00:00Z", "2e11 particle/mL"))
+    run = run.model_copy(
+        update={
+            "results": [
+                record.parse_part(
+                    record.Result, {"attribute": "size_mode", "value": 90 + n % 40, "unit": "nm"}
+                )
+                for n in range(500)
+            ]
+        }
+    )
+    assay_run_record(batches["EV-A1"], run, acting_user=site.analyst)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = page_of(analyst, "EV-A1")
+    assert response.content.decode().count('<span class="unit">nm</span>') >= 500
