@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from assays.models import AssayRun, Specification
 from assays.services import result_part
-from batches.access import User, remember_role
+from batches.access import User, remember_role, role_in
 from batches.models import (
     AuditEvent,
     Batch,
@@ -293,14 +293,19 @@ def batch_page(*, user: User, lot_number: str) -> dict[str, Any]:
     specifications = Specification.objects.in_bulk({r.specification_id for r in results} - {None})
     for result in results:  # the specification each result was judged against, if any
         result.judged_by = specifications.get(result.specification_id)
+    recorded = {exception.rule: exception for exception in full.rule_exceptions.all()}
     gaps: dict[str, list[dict[str, Any]]] = {}
     for gap in batch_gaps(full):
+        # An exception recorded since the last check: the gap shows it until the check.
+        waiting = recorded.get(gap["rule_id"]) if gap["status"] != "excepted" else None
+        gap["recorded_exception"] = waiting.justification if waiting else ""
         gaps.setdefault(gap["catalogue"], []).append(gap)
     return {
         "batch": full,
         "runs": runs,
         "gaps": gaps,
         "compliance": batch_compliance(full),
+        "role": role_in(user, full.lab),
         "events": list(
             AuditEvent.objects.filter(batch=full).order_by("-occurred_at", "-pk")[:AUDIT_SHOWN]
         ),

@@ -3,18 +3,22 @@ lists filter with the same FilterSets as the API (batches/filters.py)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from batches import selectors
-from batches.choices import BatchStatus
+from batches.access import LOCKED_STATUSES
+from batches.choices import BatchStatus, LabRole
 from batches.filters import BatchFilter
+from batches.forms import RuleExceptionForm
 from batches.selectors import batch_list
-from batches.services import ALLOWED_TRANSITIONS
-from evqc.exceptions import NotFound
+from batches.services import ALLOWED_TRANSITIONS, rule_exception_record
+from evqc.exceptions import EVQCError, NotFound
 
 PAGE_SIZE = 50
 # What the batch list can be sorted by: the column's name in the query and its label.
@@ -69,4 +73,33 @@ def batch_page(request: HttpRequest, lot_number: str) -> HttpResponse:
         raise Http404(error.message) from None
     status = BatchStatus(shown["batch"].status)
     next_statuses = sorted(ALLOWED_TRANSITIONS[status], key=list(BatchStatus).index)
-    return render(request, "batches/batch_page.html", shown | {"next_statuses": next_statuses})
+    role = shown["role"]
+    can_record = role is not None and role.rank >= LabRole.ANALYST.rank
+    can_record &= status not in LOCKED_STATUSES
+    context = {"next_statuses": next_statuses, "can_record": can_record}
+    return render(request, "batches/batch_page.html", shown | context)
+
+
+@login_required
+@require_POST
+def rule_exception_add(request: HttpRequest, lot_number: str) -> HttpResponse:
+    """Record a justified exception to a reporting rule from the batch page."""
+    try:
+        batch = selectors.batch_get(user=request.user, lot_number=lot_number)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    form = RuleExceptionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason for the exception.")
+    else:
+        try:
+            rule_exception_record(batch, acting_user=request.user, **form.cleaned_data)
+        except EVQCError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"Exception to {form.cleaned_data['rule']} recorded; the gap shows as "
+                "excepted once the batch has been checked again.",
+            )
+    return redirect("batch-page", lot_number=batch.lot_number)

@@ -12,7 +12,7 @@ from django.utils.html import escape
 from assays.models import Result
 from assays.services import assay_run_record
 from batches.gaps import batch_check
-from batches.models import ReportingGap
+from batches.models import ReportingGap, RuleException
 from batches.services import rule_exception_record
 from evqc import batch_record as record
 from tests.api import conftest as api
@@ -90,3 +90,39 @@ def test_the_page_costs_the_same_queries_for_a_few_results_or_500(
     with django_assert_num_queries(len(few.captured_queries)):
         response = page_of(analyst, "EV-A1")
     assert response.content.decode().count('<span class="unit">nm</span>') >= 500
+
+
+def test_an_analyst_records_an_exception_from_the_page(analyst, batches, site):
+    gap = ReportingGap.objects.filter(batch__lot_number="EV-A1", status="gap").first()
+    url = reverse("batch-exception-add", args=["EV-A1"])
+
+    response = analyst.post(url, {"rule": gap.rule_id, "justification": "Done at the CRO."})
+
+    assert response.status_code == 302
+    html = analyst.get(response["Location"]).content.decode()
+    assert f"Exception to {gap.rule_id} recorded" in html
+    assert "Exception recorded: Done at the CRO." in html
+    batch_check(batches["EV-A1"].pk)
+    assert "Excepted: Done at the CRO." in page_of(analyst, "EV-A1").content.decode()
+
+
+def test_a_viewer_sees_no_exception_form_and_cannot_record_one(client, batches, site):
+    viewer = api.member(site.lab, "vera", "viewer", site_admin=site.site_admin)
+    client.force_login(viewer)
+    gap = ReportingGap.objects.filter(batch__lot_number="EV-A1", status="gap").first()
+
+    assert "Record exception" not in page_of(client, "EV-A1").content.decode()
+    response = client.post(
+        reverse("batch-exception-add", args=["EV-A1"]),
+        {"rule": gap.rule_id, "justification": "x"},
+        follow=True,
+    )
+
+    assert "needs the analyst role" in response.content.decode()
+    assert not RuleException.objects.filter(batch__lot_number="EV-A1", rule=gap.rule_id).exists()
+
+
+def test_no_exception_can_be_recorded_on_another_labs_batch(analyst, batches):
+    url = reverse("batch-exception-add", args=["EV-B1"])
+    assert analyst.post(url, {"rule": "M18-MRK-01", "justification": "x"}).status_code == 404
+    assert not RuleException.objects.filter(batch__lot_number="EV-B1").exists()
