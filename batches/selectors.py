@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F, Prefetch, QuerySet, TextField, Value
+from django.db.models import Count, F, Prefetch, QuerySet, TextField, Value
 from django.db.models.functions import Coalesce
 
-from assays.models import AssayRun, Specification
+from assays.models import AssayRun, ImportJob, Result, Specification
 from assays.services import result_part
 from batches.access import User, remember_role, role_in
 from batches.models import (
@@ -26,7 +26,7 @@ from batches.records import part_of
 from batches.services import isolation_step_part
 from evqc import batch_record as record
 from evqc.exceptions import BatchErrorCode, NotFound
-from evqc.vocabulary import SourceKind
+from evqc.vocabulary import BatchStatus, SourceKind
 
 NO_BATCH = "No batch {lot}."
 
@@ -313,3 +313,38 @@ def batch_page(*, user: User, lot_number: str) -> dict[str, Any]:
 
 
 AUDIT_SHOWN = 50
+
+
+DASHBOARD_ROWS = 10
+
+
+def dashboard(*, user: User) -> dict[str, Any]:
+    """What the home page shows a person about their labs, in a fixed number of queries:
+    batches by status, the rules with the most open gaps, the latest results out of
+    specification (or in the alert band) and the latest export-file imports."""
+    batches = Batch.objects.filter(lab__memberships__user=user)
+    by_status = dict(batches.values_list("status").annotate(count=Count("id")).order_by())
+    gaps = (
+        ReportingGap.objects.filter(batch__lab__memberships__user=user, status="gap")
+        .values("catalogue", "rule_id", "title")
+        .annotate(batches=Count("batch", distinct=True))
+        .order_by("-batches", "rule_id")[:DASHBOARD_ROWS]
+    )
+    out_of_spec = (
+        Result.objects.filter(
+            assay_run__batch__lab__memberships__user=user, verdict__in=("fail", "warn")
+        )
+        .select_related("assay_run__batch")
+        .order_by("-assay_run__performed_at", "-pk")[:DASHBOARD_ROWS]
+    )
+    imports = (
+        ImportJob.objects.filter(lab__memberships__user=user)
+        .select_related("batch")
+        .order_by("-created_at", "-pk")[:DASHBOARD_ROWS]
+    )
+    return {
+        "by_status": [(status, by_status.get(status.value, 0)) for status in BatchStatus],
+        "gaps": list(gaps),
+        "out_of_spec": list(out_of_spec),
+        "imports": list(imports),
+    }

@@ -33,7 +33,8 @@ SORTS = {
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "batches/home.html")
+    """The dashboard: the person's labs at a glance."""
+    return render(request, "batches/home.html", selectors.dashboard(user=request.user))
 
 
 @login_required
