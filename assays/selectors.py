@@ -11,6 +11,8 @@ from django.db.models import F, QuerySet
 
 from assays.models import AssayRun, ImportJob, Result, Specification
 from batches.access import User
+from evqc.exceptions import BatchErrorCode, NotFound
+from evqc.plots import line_chart
 
 
 def assay_run_list(*, user: User) -> QuerySet[AssayRun]:
@@ -59,3 +61,33 @@ def import_job_list(*, user: User, sent_by_self: bool = False) -> QuerySet[Impor
     if sent_by_self:
         jobs = jobs.filter(created_by=user)
     return jobs.select_related("batch", "created_by")
+
+
+def assay_run_page(*, user: User, pk: int) -> dict[str, Any]:
+    """What the portal's assay-run page shows, in a fixed number of queries: the run,
+    its results, its size distributions with their charts, and the per-video values and
+    warnings of the export file it was imported from (if it was)."""
+    run = (
+        assay_run_list(user=user)
+        .select_related("batch", "instrument", "import_job")
+        .prefetch_related("results", "size_distributions")
+        .filter(pk=pk)
+        .first()
+    )
+    if run is None:
+        raise NotFound(NO_RUN.format(id=pk), BatchErrorCode.NOT_FOUND)
+    job = getattr(run, "import_job", None)
+    summary = job.summary if job is not None else {}
+    per_video = [m for m in summary.get("measurements", []) if m.get("video") is not None]
+    return {
+        "run": run,
+        "charts": [
+            (distribution, line_chart(distribution.bin_centres, distribution.bin_values))
+            for distribution in run.size_distributions.all()
+        ],
+        "per_video": per_video,
+        "import_job": job,
+    }
+
+
+NO_RUN = "No assay run {id}."

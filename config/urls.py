@@ -8,6 +8,7 @@ from config.health import healthz
 
 urlpatterns = [
     path("", include("batches.urls")),
+    path("", include("assays.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

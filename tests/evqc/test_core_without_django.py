@@ -22,6 +22,7 @@ CORE_MODULES = [
     "evqc.instruments.zetaview",
     "evqc.instruments.archives",
     "evqc.uploader",
+    "evqc.plots",
 ]
 
 
