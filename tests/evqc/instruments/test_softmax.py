@@ -1,25 +1,22 @@
 import importlib
-from pathlib import Path
 
 import pytest
 
 from evqc.instruments import (
     READERS,
     ExportError,
-    decode,
     detect_format,
     gen5,
     read_export,
     softmax,
 )
 from evqc.vocabulary import AssayMethod, ResultBasis
+from tests.evqc.instruments.detection import FIXTURES, detect, other_formats_files
 
 # evqc's own fixtures (there is no redistributable SoftMax Pro export); other formats'
 # files are read where they are, never copied into the project.
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "instruments"
 GROUPS = FIXTURES / "softmax" / "bca_groups_tab.txt"  # tab, CRLF, Blank/Standards/Unknowns
 PLATE_ONLY = FIXTURES / "softmax" / "plate_only_comma_cr.txt"  # comma, bare CR, 562 and 620 nm
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "instrument-samples"
 
 # Read off bca_groups_tab.txt: the Blank group's wells (G1, G2), the Standards group's
 # (µg/mL: A1/A2 … F1/F2) and the Unknowns group's (dilution: A3/A4, B3/B4), at 562 nm.
@@ -402,20 +399,8 @@ def test_an_empty_file_is_refused(data):
 # ------------------------------------------------------------------------------
 
 
-def other_formats_files() -> list[Path]:
-    """Every other reader's files: the shared samples and evqc's other fixtures."""
-    roots = [SAMPLES, *[path for path in FIXTURES.iterdir() if path.name != "softmax"]]
-    files = [path for root in roots if root.is_dir() for path in root.rglob("*")]
-    return sorted(path for path in files if path.is_file() and path.name != ".gitattributes")
-
-
-def detect(reader, data: bytes) -> bool:
-    text = decode(data[:65536]) if not data.startswith(b"FCS") else ""
-    return reader.detect(text, data)
-
-
 def test_no_other_format_s_file_is_taken_for_a_softmax_export():
-    files = other_formats_files()
+    files = other_formats_files("softmax")
     assert len(files) >= 6  # the nanosight and zetasizer fixtures at least
 
     for path in files:

@@ -1,7 +1,6 @@
 import importlib
 import math
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -9,20 +8,18 @@ from evqc.batch_record import SETTING_KINDS
 from evqc.instruments import (
     READERS,
     ExportError,
-    decode,
     detect_format,
     read_export,
     zetaview,
 )
 from evqc.units import QuantityValue
 from evqc.vocabulary import ATTRIBUTES, AssayMethod, ResultBasis
+from tests.evqc.instruments.detection import FIXTURES, detect, other_formats_files
 
 # evqc's own fixtures (there is no redistributable ZetaView export); other formats' files
 # are read where they are, never copied into the project.
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "instruments"
 FULL = FIXTURES / "zetaview" / "HEK293-EV-P3-2000_size_488.txt"
 ZERO = FIXTURES / "zetaview" / "PBS-filtered_zero_traces_size_488.txt"
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "instrument-samples"
 
 # The 30 non-zero linear bins of FULL, rows 11-40 (centres 52.5 … 197.5 nm); rows 1-10 and
 # 41-50 (2.5 … 47.5 and 202.5 … 247.5 nm) hold 0. Number (traces) and Concentration /
@@ -426,20 +423,8 @@ def test_an_empty_file_is_refused(data):
 # ------------------------------------------------------------------------------
 
 
-def other_formats_files() -> list[Path]:
-    """Every other reader's files: the shared samples and evqc's other fixtures."""
-    roots = [SAMPLES, *[path for path in FIXTURES.iterdir() if path.name != "zetaview"]]
-    files = [path for root in roots if root.is_dir() for path in root.rglob("*")]
-    return sorted(path for path in files if path.is_file() and path.name != ".gitattributes")
-
-
-def detect(reader, data: bytes) -> bool:
-    text = decode(data[:65536]) if not data.startswith(b"FCS") else ""
-    return reader.detect(text, data)
-
-
 def test_no_other_format_s_file_is_taken_for_a_zetaview_export():
-    files = other_formats_files()
+    files = other_formats_files("zetaview")
     assert len(files) >= 6  # the nanosight and zetasizer fixtures at least
 
     for path in files:
