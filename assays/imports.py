@@ -318,16 +318,24 @@ def assay_run_submit(
     """Record one assay run sent as JSON (the batch record's assay shape), whole or not
     at all; a token bound to an instrument records for that instrument only."""
     assay = record.parse_part(record.Assay, document)
-    if token_instrument is not None:
-        if assay.instrument and assay.instrument != token_instrument.name:
-            raise ImportRefused(
-                "instrument",
-                WRONG_INSTRUMENT.format(token=token_instrument.name, given=assay.instrument),
-                "wrong_instrument",
-                403,
-            )
-        assay = assay.model_copy(update={"instrument": token_instrument.name})
+    instrument = instrument_for(assay.instrument, token_instrument)
+    assay = assay.model_copy(update={"instrument": instrument})
     return assay_run_record(batch, assay, acting_user=acting_user)
+
+
+def instrument_for(given: str, token_instrument: Instrument | None) -> str:
+    """The instrument a run is recorded for: a token bound to one records for that one
+    only (naming another is refused with 403); anyone else for the one they name."""
+    if token_instrument is None:
+        return given
+    if given and given != token_instrument.name:
+        raise ImportRefused(
+            "instrument",
+            WRONG_INSTRUMENT.format(token=token_instrument.name, given=given),
+            "wrong_instrument",
+            403,
+        )
+    return token_instrument.name
 
 
 # Import jobs
@@ -369,15 +377,8 @@ def import_job_create(
 ) -> ImportJob:
     """Accept an export file for a batch: refused at once (nothing kept) if it cannot be
     read or imported as sent; otherwise kept and queued for storing."""
-    if token_instrument is not None:
-        if options.instrument and options.instrument != token_instrument.name:
-            raise ImportRefused(
-                "instrument",
-                WRONG_INSTRUMENT.format(token=token_instrument.name, given=options.instrument),
-                "wrong_instrument",
-                403,
-            )
-        options = dataclasses.replace(options, instrument=token_instrument.name)
+    instrument = instrument_for(options.instrument, token_instrument)
+    options = dataclasses.replace(options, instrument=instrument)
     with transaction.atomic():
         locked = batch_for_change(
             batch, acting_user=acting_user, what="import export files", amends=False
