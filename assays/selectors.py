@@ -63,19 +63,29 @@ def import_job_list(*, user: User, sent_by_self: bool = False) -> QuerySet[Impor
     return jobs.select_related("batch", "created_by")
 
 
+def assay_run_get(*, user: User, pk: int) -> AssayRun:
+    """The assay run with this id in one of the user's labs; another lab's is as
+    unknown as a missing one."""
+    return _one_run(assay_run_list(user=user), pk)
+
+
+def _one_run(rows: QuerySet[AssayRun], pk: int) -> AssayRun:
+    run = rows.filter(pk=pk).first()
+    if run is None:
+        raise NotFound(NO_RUN.format(id=pk), BatchErrorCode.NOT_FOUND)
+    return run
+
+
 def assay_run_page(*, user: User, pk: int) -> dict[str, Any]:
     """What the portal's assay-run page shows, in a fixed number of queries: the run,
     its results, its size distributions with their charts, and the per-video values and
     warnings of the export file it was imported from (if it was)."""
-    run = (
+    rows = (
         assay_run_list(user=user)
         .select_related("batch", "instrument", "import_job")
         .prefetch_related("results", "size_distributions")
-        .filter(pk=pk)
-        .first()
     )
-    if run is None:
-        raise NotFound(NO_RUN.format(id=pk), BatchErrorCode.NOT_FOUND)
+    run = _one_run(rows, pk)
     job = getattr(run, "import_job", None)
     summary = job.summary if job is not None else {}
     per_video = [m for m in summary.get("measurements", []) if m.get("video") is not None]

@@ -25,7 +25,7 @@ def assay_run_page(request: HttpRequest, pk: int) -> HttpResponse:
 def assay_run_raw_file(request: HttpRequest, pk: int) -> FileResponse:
     """The instrument's own file, as it was uploaded (the person's labs only)."""
     try:
-        run = selectors.assay_run_page(user=request.user, pk=pk)["run"]
+        run = selectors.assay_run_get(user=request.user, pk=pk)
     except NotFound as error:
         raise Http404(error.message) from None
     if not run.raw_file:
