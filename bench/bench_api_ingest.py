@@ -57,6 +57,7 @@ from typing import Any, NamedTuple
 
 from . import django_db
 from .api_client import HttpClient, live_server
+from .bench_import import RESULTS_PER_NTA
 
 BATCHES = 20
 REQUESTS = 200
@@ -65,18 +66,6 @@ ROUNDS = 3
 TARGET = 0.45
 UNITS_TARGET = 0.10
 INSTRUMENT = "NS300"
-# (attribute, unit as the instrument writes it, typical value)
-NTA_RESULTS = (
-    ("particle_concentration", "particle/mL", 2.1e8),
-    ("size_mean", "nm", 121.0),
-    ("size_mode", "nm", 98.4),
-    ("size_sd", "nm", 38.0),
-    ("size_d10", "nm", 78.0),
-    ("size_d50", "nm", 112.0),
-    ("size_d90", "nm", 171.0),
-    ("size_within_range", "%", 93.0),
-    ("zeta_potential", "mV", -21.0),
-)
 
 
 def _lot(index: int) -> str:
@@ -87,7 +76,7 @@ def _body(index: int, prefix: str) -> dict[str, Any]:
     """The run an instrument posts: 100 results of the 9 NTA attributes in turn."""
     results = []
     for position in range(RESULTS_PER_REQUEST):
-        attribute, unit, value = NTA_RESULTS[position % len(NTA_RESULTS)]
+        attribute, unit, value = RESULTS_PER_NTA[position % len(RESULTS_PER_NTA)]
         value *= 1 + ((index * RESULTS_PER_REQUEST + position) % 97 - 48) / 1000
         result: dict[str, Any] = {
             "attribute": attribute,
