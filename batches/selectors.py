@@ -8,7 +8,10 @@ from typing import Any
 
 from django.db.models import Count, F, Prefetch, QuerySet, TextField, Value
 from django.db.models.functions import Coalesce
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 
+from assays.choices import VERDICTS
 from assays.models import AssayRun, ImportJob, Result, Specification
 from assays.services import result_part
 from batches.access import User, remember_role, role_in
@@ -25,8 +28,11 @@ from batches.models import (
 from batches.records import part_of
 from batches.services import isolation_step_part
 from evqc import batch_record as record
+from evqc.control_charts import Point, control_chart
 from evqc.exceptions import BatchErrorCode, NotFound
-from evqc.vocabulary import BatchStatus, SourceKind
+from evqc.plots import control_chart_svg
+from evqc.units import computed_quantity
+from evqc.vocabulary import ATTRIBUTES, AssayMethod, BatchStatus, SampleStage, SourceKind
 
 NO_BATCH = "No batch {lot}."
 
@@ -347,4 +353,164 @@ def dashboard(*, user: User) -> dict[str, Any]:
         "gaps": list(gaps),
         "out_of_spec": list(out_of_spec),
         "imports": list(imports),
+    }
+
+
+# The product page: a product, its specification and the trend of each attribute across
+# its batches.
+# ------------------------------------------------------------------------------
+
+NO_PRODUCT = "No product {id}."
+
+
+def product_get(*, user: User, pk: int) -> Product:
+    """The product with this id, if it is one of the user's labs'; another lab's product
+    is as unknown as a product that does not exist."""
+    product = product_list(user=user).filter(pk=pk).first()
+    if product is None:
+        raise NotFound(NO_PRODUCT.format(id=pk), BatchErrorCode.NOT_FOUND)
+    return product
+
+
+def product_page(*, user: User, pk: int) -> dict[str, Any]:
+    """Everything the portal's product page shows, in 4 queries whatever the number of
+    batches: the product with its lab, its specifications (in force and retired), the
+    number of its batches, and one row (values(), no model instances) per final-stage
+    numeric result of its batches, from which each trend keeps one point per batch.
+
+    1. A trend is one attribute measured by one method: sizes by NTA and by TEM differ
+       by method, so they are charted apart, and a specification bound to a method only
+       judges that method's results.
+    2. A batch's point is the stock value, in the attribute's canonical unit, of its
+       latest final-stage result of that attribute by that method (by when the assay was
+       performed, then the run's and the result's position): a repeat supersedes the
+       earlier test. Harvest and in-process samples are not the product; a result given
+       as below or above a limit ("< 0.5 EU/mL") is not a value to chart, and its batch
+       is listed as not charted.
+    3. Points are in the order the batches were recorded in evqc (created_at, then id),
+       the only date every batch has.
+    """
+    product = product_get(user=user, pk=pk)
+    specifications = list(
+        Specification.objects.filter(product=product).order_by("attribute", "method", "-version")
+    )
+    in_force = {(s.attribute, s.method): s for s in specifications if s.retired_at is None}
+    latest: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+    for row in _final_results(product):  # ordered oldest first: a later row replaces
+        latest.setdefault((row["attribute"], row["method"]), {})[row["batch_id"]] = row
+    series = sorted(latest, key=lambda key: _trend_order(key, in_force))
+    return {
+        "product": product,
+        "specifications": [s for s in specifications if s.retired_at is None],
+        "retired_specifications": [s for s in specifications if s.retired_at is not None],
+        "batch_count": Batch.objects.filter(product=product).count(),
+        "trends": [
+            _trend(
+                number,
+                attribute,
+                method,
+                list(latest[attribute, method].values()),
+                in_force.get((attribute, method)) or in_force.get((attribute, "")),
+            )
+            for number, (attribute, method) in enumerate(series, start=1)
+        ],
+    }
+
+
+def _final_results(product: Product) -> QuerySet[Result, dict[str, Any]]:
+    """The product's final-stage numeric results, batch by batch (oldest batch first),
+    each batch's results in the order they were performed: only the columns a trend
+    needs."""
+    return (
+        Result.objects.filter(
+            assay_run__batch__product=product,
+            assay_run__batch__lab_id=product.lab_id,
+            assay_run__sample_stage=SampleStage.FINAL,
+            stock_canonical__isnull=False,
+        )
+        .order_by(
+            "assay_run__batch__created_at",
+            "assay_run__batch_id",
+            "assay_run__performed_at",
+            "assay_run__position",
+            "position",
+        )
+        .values(
+            "attribute",
+            "qualifier",
+            "stock_canonical",
+            "verdict",
+            method=F("assay_run__method"),
+            performed_at=F("assay_run__performed_at"),
+            batch_id=F("assay_run__batch_id"),
+            lot_number=F("assay_run__batch__lot_number"),
+            status=F("assay_run__batch__status"),
+        )
+    )
+
+
+def _trend_order(key: tuple[str, str], in_force: dict[tuple[str, str], Any]) -> tuple[Any, ...]:
+    """Attributes the specification names first, then in the vocabulary's order."""
+    attribute, method = key
+    specified = key in in_force or (attribute, "") in in_force
+    return (not specified, list(ATTRIBUTES).index(attribute), method)
+
+
+def _trend(
+    number: int,
+    attribute: str,
+    method: str,
+    rows: list[dict[str, Any]],
+    spec: Specification | None,
+) -> dict[str, Any]:
+    """One trend: its control-chart analysis and SVG, the points as the table shows them
+    (values as quantities in the canonical unit, the rules that flag each) and the
+    batches whose result could not be charted."""
+    described = ATTRIBUTES[attribute]
+    kind = described.kind
+    title = f"{capfirst(described.label)} by {AssayMethod(method).label}"
+    charted = [row for row in rows if not row["qualifier"]]
+    chart = control_chart([Point(row["lot_number"], row["stock_canonical"]) for row in charted])
+    unit = f" ({kind.unit_label})" if kind.unit_label else ""
+    svg = control_chart_svg(
+        chart,
+        element_id=f"trend-{number}-chart",
+        title=f"Control chart: {title}",
+        axis_label=f"{capfirst(described.label)}{unit}",
+        specification=(
+            (spec.lower_limit_canonical, spec.upper_limit_canonical) if spec else (None, None)
+        ),
+    )
+    verdicts = dict(VERDICTS)
+    limits = chart.limits
+    return {
+        "id": f"trend-{number}",
+        "title": title,
+        "specification": spec,
+        "chart": chart,
+        "svg": None if svg is None else mark_safe(svg),  # noqa: S308 (plots escapes all text)
+        "limits": None
+        if limits is None
+        else {
+            name: computed_quantity(getattr(limits, name), kind)
+            for name in (
+                "upper_control",
+                "upper_warning",
+                "mean",
+                "lower_warning",
+                "lower_control",
+                "sd",
+            )
+        },
+        "points": [
+            row
+            | {
+                "value": computed_quantity(row["stock_canonical"], kind),
+                "verdict_label": verdicts.get(row["verdict"], row["verdict"]),
+                "status_label": BatchStatus(row["status"]).label,
+                "rules": chart.rules_at(index),
+            }
+            for index, row in enumerate(charted)
+        ],
+        "not_charted": [row for row in rows if row["qualifier"]],
     }

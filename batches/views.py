@@ -65,6 +65,17 @@ def batch_list_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def product_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A product: what it is, its specification and earlier versions, and the trend of
+    each attribute across its batches, with control limits and run-rule flags."""
+    try:
+        shown = selectors.product_page(user=request.user, pk=pk)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    return render(request, "batches/product_page.html", shown)
+
+
+@login_required
 def batch_page(request: HttpRequest, lot_number: str) -> HttpResponse:
     """A batch at a glance: status and where it may go next, how it was made, what the
     assays found and their verdicts, its reporting gaps and compliance, its history."""

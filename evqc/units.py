@@ -45,6 +45,7 @@ __all__ = [
     "QuantityKind",
     "QuantityValue",
     "UnitError",
+    "computed_quantity",
     "convert",
     "kind_named",
     "parse_quantity",
@@ -609,3 +610,12 @@ def convert(quantity: QuantityValue, unit: str) -> QuantityValue:
     return QuantityValue(
         value, target.unit, quantity.canonical_value, quantity.kind, quantity.reported
     )
+
+
+def computed_quantity(value: float, kind: QuantityKind | str) -> QuantityValue:
+    """A number computed from quantities of `kind` (a mean, an SD, a control limit), in
+    the kind's canonical unit, to be shown like any measured value. Not checked against
+    the kind's bounds: the mean − 3 SD limit of a concentration may be negative, and the
+    page says so rather than refusing to show the limit."""
+    kind = kind_named(kind)
+    return QuantityValue(value, kind.unit_label, value, kind, "")

@@ -23,6 +23,7 @@ CORE_MODULES = [
     "evqc.instruments.archives",
     "evqc.uploader",
     "evqc.plots",
+    "evqc.control_charts",
 ]
 
 
