@@ -33,7 +33,7 @@ from assays.services import assay_run_record
 from batches.access import User, batch_for_change
 from batches.models import Batch
 from evqc import batch_record as record
-from evqc.exceptions import BatchError, BatchErrorCode, EVQCError
+from evqc.exceptions import BatchError, BatchErrorCode, Conflict, EVQCError
 from evqc.instruments import Distribution, Export, ExportError, Measurement, read_export
 from evqc.instruments.archives import ArchiveTooLarge, unpack
 from evqc.units import QuantityValue
@@ -73,6 +73,7 @@ WRONG_INSTRUMENT = 'This token posts results for instrument "{token}" only, not 
 SETTINGS_DROPPED = (
     "{count} instrument settings beyond the first {limit} were kept only in the import's summary"
 )
+NOT_AWAITING = "Cannot {what} the import of {file}: it is {status}, not awaiting confirmation."
 BAD_TIME_ZONE = 'Lab {lab} has time zone "{zone}", which is not an IANA time zone name.'
 
 
@@ -374,9 +375,11 @@ def import_job_create(
     *,
     acting_user: User,
     token_instrument: Instrument | None = None,
+    confirmed: bool = True,
 ) -> ImportJob:
     """Accept an export file for a batch: refused at once (nothing kept) if it cannot be
-    read or imported as sent; otherwise kept and queued for storing."""
+    read or imported as sent; otherwise kept and queued for storing, or, when not yet
+    `confirmed` (a person in the portal who will see the preview first), kept parsed."""
     instrument = instrument_for(options.instrument, token_instrument)
     options = dataclasses.replace(options, instrument=instrument)
     with transaction.atomic():
@@ -402,11 +405,61 @@ def import_job_create(
                      "instrument_name": options.instrument},
             warnings=warnings,
             created_by=acting_user,
+            status=ImportJob.Status.QUEUED if confirmed else ImportJob.Status.PARSED,
         )  # fmt: skip
         job.file.save(raw_file.name, ContentFile(data), save=False)
         job.save()
-        transaction.on_commit(lambda: _queue(job.pk))
+        if confirmed:
+            transaction.on_commit(lambda: _queue(job.pk))
     return job
+
+
+def import_job_confirm(job: ImportJob, *, acting_user: User) -> ImportJob:
+    """Queue a parsed upload for storing, once its sender has seen what it parsed to."""
+    return _decide(job, ImportJob.Status.QUEUED, acting_user=acting_user, what="confirm")
+
+
+def import_job_discard(job: ImportJob, *, acting_user: User) -> ImportJob:
+    """Drop a parsed upload the person does not want stored; the file goes with it."""
+    job = _decide(job, ImportJob.Status.DISCARDED, acting_user=acting_user, what="discard")
+    job.file.delete(save=False)
+    return job
+
+
+def _decide(job: ImportJob, status: str, *, acting_user: User, what: str) -> ImportJob:
+    with transaction.atomic():
+        batch_for_change(
+            job.batch, acting_user=acting_user, what="import export files", amends=False
+        )
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != ImportJob.Status.PARSED:
+            raise Conflict(
+                NOT_AWAITING.format(what=what, file=locked.file_name,
+                                    status=locked.get_status_display()),
+                BatchErrorCode.CONFLICT,
+            )  # fmt: skip
+        locked.status = status
+        if status == ImportJob.Status.DISCARDED:
+            locked.finished_at = timezone.now()
+        locked.save(update_fields=["status", "finished_at"])
+        if status == ImportJob.Status.QUEUED:
+            transaction.on_commit(lambda: _queue(locked.pk))
+    return locked
+
+
+def import_job_assay(job: ImportJob) -> tuple[record.Assay, list[str]]:
+    """The assay run a job's file becomes, read again from the stored file, with the
+    warnings: what the portal's preview shows and what the task stores."""
+    with job.file.open("rb") as stream:
+        export = read_export(stream.read(), file_name=job.file_name)
+    options = ImportOptions(
+        user_dilution=job.user_dilution,
+        performed_at=job.performed_at,
+        record=job.summary.get("record"),
+        instrument=job.summary.get("instrument_name", ""),
+    )
+    raw_file = record.RawFile(name=job.file_name, sha256=job.file_sha256, size=job.file_size)
+    return export_assay(export, raw_file, options, time_zone=lab_time_zone(job.batch))
 
 
 # A queued job older than this never reached a worker; a running one older than
@@ -442,7 +495,7 @@ def import_job_run(job_id: int) -> ImportJob | None:
     """Store a job's file as an assay run of its batch. Safe to run twice, even at once:
     the job row is locked while its run is stored, and a finished job is left alone."""
     job = ImportJob.objects.select_related("batch__lab", "created_by").filter(pk=job_id).first()
-    if job is None or job.status in FINISHED:
+    if job is None or job.status not in RUNNABLE:
         return job
     ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
         status=ImportJob.Status.RUNNING, started_at=timezone.now(), progress=10
@@ -451,7 +504,7 @@ def import_job_run(job_id: int) -> ImportJob | None:
         assay = _assay_of(job)
         with transaction.atomic():
             locked = ImportJob.objects.select_for_update().get(pk=job_id)
-            if locked.status in FINISHED:
+            if locked.status not in RUNNABLE:
                 return locked
             run = assay_run_record(job.batch, assay, acting_user=job.created_by)
             AssayRun.objects.filter(pk=run.pk).update(raw_file=job.file.name)
@@ -465,22 +518,14 @@ def import_job_run(job_id: int) -> ImportJob | None:
         raise
 
 
-FINISHED = frozenset({ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED})
+# Only a queued job (or one whose worker died while running it) is stored; one that is
+# finished, discarded or still awaiting its sender's confirmation is left alone.
+RUNNABLE = frozenset({ImportJob.Status.QUEUED, ImportJob.Status.RUNNING})
 
 
 def _assay_of(job: ImportJob) -> record.Assay:
-    """The job's file read again, as the assay run it becomes (progress 40 -> 60)."""
-    with job.file.open("rb") as stream:
-        export = read_export(stream.read(), file_name=job.file_name)
-    _progress(job, 40)
-    options = ImportOptions(
-        user_dilution=job.user_dilution,
-        performed_at=job.performed_at,
-        record=job.summary.get("record"),
-        instrument=job.summary.get("instrument_name", ""),
-    )
-    raw_file = record.RawFile(name=job.file_name, sha256=job.file_sha256, size=job.file_size)
-    assay, _warnings = export_assay(export, raw_file, options, time_zone=lab_time_zone(job.batch))
+    """The job's file read again, as the assay run it becomes (progress 10 -> 60)."""
+    assay, _warnings = import_job_assay(job)
     _progress(job, 60)
     return assay
 
@@ -488,7 +533,7 @@ def _assay_of(job: ImportJob) -> record.Assay:
 def _fail(job_id: int, error: dict[str, Any]) -> ImportJob:
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job_id)
-        if locked.status not in FINISHED:
+        if locked.status in RUNNABLE:
             _finish(locked, ImportJob.Status.FAILED, errors=[error])
     return locked
 

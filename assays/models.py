@@ -297,9 +297,12 @@ class SizeDistribution(TimeStampedModel):
 class ImportJob(models.Model):
     """An uploaded instrument export file on its way to becoming an assay run of a batch:
     checked and parsed when it arrives, stored by a Celery task, with its progress,
-    warnings and errors for the person or uploader that sent it."""
+    warnings and errors for the person or uploader that sent it. A file uploaded in the
+    portal waits, parsed, until the person has seen the preview and confirmed it."""
 
     class Status(models.TextChoices):
+        PARSED = "parsed", "parsed, awaiting confirmation"
+        DISCARDED = "discarded"
         QUEUED = "queued"
         RUNNING = "running"
         SUCCEEDED = "succeeded"
