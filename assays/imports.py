@@ -61,7 +61,9 @@ UNUSED_DILUTION = (
     "user_dilution {user:g} was recorded but not applied: this file holds no concentration "
     "of a diluted sample"
 )
+STATED_DILUTION = "the stated dilution of {user:g} gives the stock's concentrations"
 NO_DATE = "the file records no date and time: give performed_at"
+READ_IN_LAB_ZONE = "the file's local time was read in the lab's time zone ({zone})"
 DATE_REPLACED = "performed_at {given} was used instead of the file's {found}"
 NEEDS_RECORD = (
     "the file holds {count} records and no overall value ({records}): say which one belongs "
@@ -189,6 +191,8 @@ def _dilution(
                 else SUGGESTED.format(suggested=export.suggested_dilution)
             )
             raise ImportRefused("user_dilution", NEEDS_DILUTION.format(hint=hint), "required")
+        if given is not None and instrument is None:
+            warnings.append(STATED_DILUTION.format(user=given))
         return given if given is not None else instrument
     if given is not None:
         if instrument is not None and not _same(given, instrument):
@@ -213,6 +217,8 @@ def _performed_at(
     found = export.performed_at
     if found is not None and found.tzinfo is None:
         found = found.replace(tzinfo=time_zone)
+        if given is None:
+            warnings.append(READ_IN_LAB_ZONE.format(zone=time_zone.key))
     if given is not None:
         if found is not None and given != found:
             warnings.append(DATE_REPLACED.format(given=given.isoformat(), found=found.isoformat()))

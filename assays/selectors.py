@@ -9,9 +9,10 @@ from typing import Any
 
 from django.db.models import F, QuerySet
 
+from assays.imports import import_job_assay
 from assays.models import AssayRun, ImportJob, Result, Specification
 from batches.access import User
-from evqc.exceptions import BatchErrorCode, NotFound
+from evqc.exceptions import BatchErrorCode, EVQCError, NotFound
 from evqc.plots import line_chart
 
 
@@ -100,4 +101,33 @@ def assay_run_page(*, user: User, pk: int) -> dict[str, Any]:
     }
 
 
+def import_job_get(*, user: User, pk: int) -> ImportJob:
+    """The import with this id into one of the user's labs; another lab's is as unknown
+    as a missing one."""
+    job = import_job_list(user=user).select_related("batch__lab").filter(pk=pk).first()
+    if job is None:
+        raise NotFound(NO_IMPORT.format(id=pk), BatchErrorCode.NOT_FOUND)
+    return job
+
+
+def import_job_page(*, user: User, pk: int) -> dict[str, Any]:
+    """What the portal's import page shows: the job, and while it awaits confirmation
+    the assay run its file would become (read again from the stored file), with charts
+    of its size distributions."""
+    job = import_job_get(user=user, pk=pk)
+    preview, charts, problem = None, [], ""
+    if job.status == ImportJob.Status.PARSED:
+        try:
+            preview, _warnings = import_job_assay(job)
+        except EVQCError as error:  # the lab's time zone changed since, say
+            problem = error.message
+        else:
+            charts = [
+                (distribution, line_chart(distribution.bin_centres, distribution.bin_values))
+                for distribution in preview.size_distributions
+            ]
+    return {"job": job, "preview": preview, "charts": charts, "problem": problem}
+
+
 NO_RUN = "No assay run {id}."
+NO_IMPORT = "No import {id}."

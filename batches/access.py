@@ -124,3 +124,17 @@ def _name(user: Any) -> str:
 
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
+
+
+NEEDS_ANALYST = "Recording data on {lot} needs the analyst role in lab {lab}."
+TAKES_NO_DATA = "Batch {lot} is {status}; it takes no more data."
+
+
+def refusal_to_record(batch: Batch, role: LabRole | None) -> str:
+    """Why a person with this role cannot record data on this batch ("" when they can),
+    so a page says so instead of offering a form the service would refuse."""
+    if role is None or role.rank < LabRole.ANALYST.rank:
+        return NEEDS_ANALYST.format(lot=batch.lot_number, lab=batch.lab.code)
+    if batch.status in LOCKED_STATUSES:
+        return TAKES_NO_DATA.format(lot=batch.lot_number, status=BatchStatus(batch.status).label)
+    return ""

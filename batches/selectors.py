@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, QuerySet, TextField, Value
+from django.db.models import Count, F, Max, Prefetch, QuerySet, TextField, Value
 from django.db.models.functions import Coalesce
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
@@ -22,6 +22,7 @@ from batches.models import (
     Lab,
     LabMembership,
     Product,
+    ProductionRun,
     ReportingGap,
     Storage,
 )
@@ -306,10 +307,19 @@ def batch_page(*, user: User, lot_number: str) -> dict[str, Any]:
         waiting = recorded.get(gap["rule_id"]) if gap["status"] != "excepted" else None
         gap["recorded_exception"] = waiting.justification if waiting else ""
         gaps.setdefault(gap["catalogue"], []).append(gap)
+    every_gap = [gap for rules in gaps.values() for gap in rules]
+    at_a_glance = {
+        "open_gaps": sum(gap["status"] == "gap" for gap in every_gap),
+        "gap_warnings": sum(gap["status"] == "warning" for gap in every_gap),
+        "failed": sum(result.verdict == "fail" for result in results),
+        "alerts": sum(result.verdict == "warn" for result in results),
+        "results": len(results),
+    }
     return {
         "batch": full,
         "runs": runs,
         "gaps": gaps,
+        "at_a_glance": at_a_glance,
         "compliance": batch_compliance(full),
         "role": role_in(user, full.lab),
         "events": list(
@@ -354,6 +364,24 @@ def dashboard(*, user: User) -> dict[str, Any]:
         "out_of_spec": list(out_of_spec),
         "imports": list(imports),
     }
+
+
+def production_part(batch: Batch) -> record.Production | None:
+    """The batch's production run as the record holds it (None before it is recorded)."""
+    row = ProductionRun.objects.filter(batch=batch).first()
+    return None if row is None else part_of(record.Production, row)
+
+
+def storage_part(batch: Batch) -> record.Storage | None:
+    """How the batch is stored, as the record holds it (None before it is recorded)."""
+    row = Storage.objects.filter(batch=batch).first()
+    return None if row is None else part_of(record.Storage, row)
+
+
+def next_step_order(batch: Batch) -> int:
+    """The order a new isolation step of the batch takes: after its last one."""
+    last = batch.isolation_steps.aggregate(last=Max("order"))["last"]
+    return 1 if last is None else last + 1
 
 
 # The product page: a product, its specification and the trend of each attribute across

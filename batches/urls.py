@@ -12,4 +12,16 @@ urlpatterns = [
         views.rule_exception_add,
         name="batch-exception-add",
     ),
+    path(
+        "batches/<str:lot_number>/transition/",
+        views.batch_transition_page,
+        name="batch-transition",
+    ),
+    path("batches/<str:lot_number>/production/", views.production_edit, name="batch-production"),
+    path("batches/<str:lot_number>/storage/", views.storage_edit, name="batch-storage"),
+    path(
+        "batches/<str:lot_number>/isolation-steps/new/",
+        views.isolation_step_new,
+        name="batch-isolation-step-new",
+    ),
 ]

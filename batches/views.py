@@ -3,6 +3,9 @@ lists filter with the same FilterSets as the API (batches/filters.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -12,13 +15,33 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from batches import selectors
-from batches.access import LOCKED_STATUSES
-from batches.choices import BatchStatus, LabRole
+from batches.access import refusal_to_record, role_in
+from batches.choices import BatchStatus, LabRole, SourceKind
 from batches.filters import BatchFilter
-from batches.forms import RuleExceptionForm
+from batches.forms import (
+    ProductionForm,
+    RuleExceptionForm,
+    StepForm,
+    StorageForm,
+    TransitionForm,
+    isolation_step_from,
+    parameters_form,
+    time_zone_of,
+)
+from batches.models import Batch
 from batches.selectors import batch_list
-from batches.services import ALLOWED_TRANSITIONS, rule_exception_record
+from batches.services import (
+    ALLOWED_TRANSITIONS,
+    PRODUCTION_ONLY_CELL_CULTURE,
+    batch_transition,
+    isolation_step_add,
+    production_run_set,
+    rule_exception_record,
+    storage_set,
+)
 from evqc.exceptions import EVQCError, NotFound
+from evqc.forms import PartForm, initial_of
+from evqc.vocabulary import IsolationMethod
 
 PAGE_SIZE = 50
 # What the batch list can be sorted by: the column's name in the query and its label.
@@ -86,9 +109,12 @@ def batch_page(request: HttpRequest, lot_number: str) -> HttpResponse:
     status = BatchStatus(shown["batch"].status)
     next_statuses = sorted(ALLOWED_TRANSITIONS[status], key=list(BatchStatus).index)
     role = shown["role"]
-    can_record = role is not None and role.rank >= LabRole.ANALYST.rank
-    can_record &= status not in LOCKED_STATUSES
-    context = {"next_statuses": next_statuses, "can_record": can_record}
+    context = {
+        "next_statuses": next_statuses,
+        "can_record": not refusal_to_record(shown["batch"], role),
+        "can_move": role is not None and role.rank >= LabRole.ANALYST.rank,
+        "transition_form": TransitionForm(initial={"version": shown["batch"].version}),
+    }
     return render(request, "batches/batch_page.html", shown | context)
 
 
@@ -114,4 +140,135 @@ def rule_exception_add(request: HttpRequest, lot_number: str) -> HttpResponse:
                 f"Exception to {form.cleaned_data['rule']} recorded; the gap shows as "
                 "excepted once the batch has been checked again.",
             )
+    return redirect("batch-page", lot_number=batch.lot_number)
+
+
+# Recording a batch's parts
+# ------------------------------------------------------------------------------
+
+
+def _batch_or_404(request: HttpRequest, lot_number: str) -> Batch:
+    try:
+        return selectors.batch_get(user=request.user, lot_number=lot_number)
+    except NotFound as error:
+        raise Http404(error.message) from None
+
+
+@login_required
+def production_edit(request: HttpRequest, lot_number: str) -> HttpResponse:
+    """Record or correct the batch's upstream culture."""
+    batch = _batch_or_404(request, lot_number)
+    current = selectors.production_part(batch)
+    refusal = ""
+    if batch.source_kind not in ("", SourceKind.CELL_CULTURE):
+        refusal = PRODUCTION_ONLY_CELL_CULTURE.format(lot=batch.lot_number, kind=batch.source_kind)
+    title = "Production run"
+    return _part_edit(
+        request, batch, ProductionForm, current, production_run_set, title, refusal=refusal
+    )
+
+
+@login_required
+def storage_edit(request: HttpRequest, lot_number: str) -> HttpResponse:
+    """Record or correct how the batch is stored."""
+    batch = _batch_or_404(request, lot_number)
+    current = selectors.storage_part(batch)
+    return _part_edit(request, batch, StorageForm, current, storage_set, "Storage")
+
+
+def _part_edit(
+    request: HttpRequest,
+    batch: Batch,
+    form_class: type[PartForm],
+    current: Any,
+    save: Callable[..., Any],
+    title: str,
+    *,
+    refusal: str = "",
+) -> HttpResponse:
+    time_zone = time_zone_of(batch.lab)
+    form = form_class(
+        request.POST or None,
+        initial={**initial_of(current, time_zone), "version": batch.version},
+        time_zone=time_zone,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(
+                batch,
+                form.cleaned_data["part"],
+                acting_user=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except EVQCError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{title} of {batch.lot_number} saved.")
+            return redirect("batch-page", lot_number=batch.lot_number)
+    context = {
+        "batch": batch,
+        "form": form,
+        "title": title,
+        "correcting": current is not None,
+        "refusal": refusal_to_record(batch, role_in(request.user, batch.lab)) or refusal,
+    }
+    return render(request, "batches/part_form.html", context)
+
+
+@login_required
+def isolation_step_new(request: HttpRequest, lot_number: str) -> HttpResponse:
+    """Record an isolation step: the method first (it decides the parameters asked)."""
+    batch = _batch_or_404(request, lot_number)
+    time_zone = time_zone_of(batch.lab)
+    data = request.POST or None
+    method = (data or request.GET).get("method", IsolationMethod.ULTRACENTRIFUGATION.value)
+    if method not in {m.value for m in IsolationMethod}:
+        method = IsolationMethod.ULTRACENTRIFUGATION.value
+    initial = {"method": method, "order": selectors.next_step_order(batch)}
+    step_form = StepForm(data, initial=initial, time_zone=time_zone)
+    parameters = parameters_form(method)(data, prefix="parameters", time_zone=time_zone)
+    if data is not None:
+        step = isolation_step_from(step_form, parameters)
+        if step is not None:
+            try:
+                isolation_step_add(batch, step, acting_user=request.user)
+            except EVQCError as error:
+                step_form.add_service_error(error)
+            else:
+                messages.success(request, f"Isolation step {step.order} of {lot_number} saved.")
+                return redirect("batch-page", lot_number=batch.lot_number)
+    context = {
+        "batch": batch,
+        "form": step_form,
+        "parameters": parameters,
+        "method": IsolationMethod(method),
+        "methods": list(IsolationMethod),
+        "refusal": refusal_to_record(batch, role_in(request.user, batch.lab)),
+    }
+    return render(request, "batches/isolation_step_form.html", context)
+
+
+@login_required
+@require_POST
+def batch_transition_page(request: HttpRequest, lot_number: str) -> HttpResponse:
+    """Move the batch to another status from its page."""
+    batch = _batch_or_404(request, lot_number)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the status to move the batch to.")
+        return redirect("batch-page", lot_number=batch.lot_number)
+    try:
+        moved = batch_transition(
+            batch,
+            to=form.cleaned_data["to"],
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+            acting_user=request.user,
+        )
+    except EVQCError as error:
+        messages.error(request, error.message)
+    else:
+        status = BatchStatus(moved.status).label
+        messages.success(request, f"Batch {moved.lot_number} is now {status}.")
     return redirect("batch-page", lot_number=batch.lot_number)

@@ -31,7 +31,7 @@ def number(value: float) -> str:
 def quantity(value: QuantityValue | None, sd: QuantityValue | None = None) -> str:
     if value is None:
         return mark_safe(NOT_RECORDED)  # noqa: S308 (a constant)
-    spread = "" if sd is None else f" ± {number(convert(sd, value.unit).value)}"
+    spread = "" if not sd else f" ± {number(convert(sd, value.unit).value)}"
     return format_html(
         '<span class="quantity"><data value="{}" title="{} {}">{}{}</data> '
         '<span class="unit">{}</span></span>',

@@ -3,6 +3,8 @@ gaps and history, for the person's labs only, in a fixed number of queries."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,8 +15,9 @@ from assays.models import Result
 from assays.services import assay_run_record
 from batches.gaps import batch_check
 from batches.models import ReportingGap, RuleException
-from batches.services import rule_exception_record
+from batches.services import ALLOWED_TRANSITIONS, rule_exception_record
 from evqc import batch_record as record
+from evqc.vocabulary import BatchStatus
 from tests.api import conftest as api
 from tests.api.conftest import nta
 
@@ -38,7 +41,11 @@ def test_the_page_shows_status_process_results_and_verdicts(analyst, batches):
     html = response.content.decode()
     assert response.status_code == 200
     assert f"{batches['EV-A1'].get_status_display()}</span>" in html
-    assert "Can move to:" in html
+    offered = re.findall(
+        r'<option value="([a-z_]+)">', html.split('id="transition-to"')[1].split("</select>")[0]
+    )
+    allowed = ALLOWED_TRANSITIONS[BatchStatus(batches["EV-A1"].status)]
+    assert sorted(offered) == sorted(status.value for status in allowed)
     assert "Step 1: " in html
     assert '<span class="unit">particle/mL</span>' in html
     concentration = Result.objects.get(
@@ -126,3 +133,17 @@ def test_no_exception_can_be_recorded_on_another_labs_batch(analyst, batches):
     url = reverse("batch-exception-add", args=["EV-B1"])
     assert analyst.post(url, {"rule": "M18-MRK-01", "justification": "x"}).status_code == 404
     assert not RuleException.objects.filter(batch__lot_number="EV-B1").exists()
+
+
+def test_the_header_says_at_a_glance_what_needs_attention(analyst, batches):
+    lot = "EV-A.2"  # its NTA fails the specification
+    failed = Result.objects.filter(assay_run__batch__lot_number=lot, verdict="fail").count()
+    open_gaps = ReportingGap.objects.filter(batch__lot_number=lot, status="gap").count()
+    assert failed
+    assert open_gaps
+
+    html = page_of(analyst, lot).content.decode()
+
+    glance = html.split('aria-label="At a glance"')[1].split("</ul>")[0]
+    assert f"{failed} result{'s' if failed > 1 else ''} out of specification" in glance
+    assert f"{open_gaps} open reporting gap" in glance
