@@ -301,13 +301,15 @@ def batch_page(*, user: User, lot_number: str) -> dict[str, Any]:
     for result in results:  # the specification each result was judged against, if any
         result.judged_by = specifications.get(result.specification_id)
     recorded = {exception.rule: exception for exception in full.rule_exceptions.all()}
-    gaps: dict[str, list[dict[str, Any]]] = {}
-    for gap in batch_gaps(full):
+    # Per catalogue: open gaps first, then recommendations not followed, then exceptions.
+    gaps: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    every_gap = batch_gaps(full)
+    for gap in every_gap:
         # An exception recorded since the last check: the gap shows it until the check.
         waiting = recorded.get(gap["rule_id"]) if gap["status"] != "excepted" else None
         gap["recorded_exception"] = waiting.justification if waiting else ""
-        gaps.setdefault(gap["catalogue"], []).append(gap)
-    every_gap = [gap for rules in gaps.values() for gap in rules]
+        groups = gaps.setdefault(gap["catalogue"], {"gap": [], "warning": [], "excepted": []})
+        groups[gap["status"]].append(gap)
     at_a_glance = {
         "open_gaps": sum(gap["status"] == "gap" for gap in every_gap),
         "gap_warnings": sum(gap["status"] == "warning" for gap in every_gap),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from batches import selectors
@@ -140,7 +142,10 @@ def rule_exception_add(request: HttpRequest, lot_number: str) -> HttpResponse:
                 f"Exception to {form.cleaned_data['rule']} recorded; the gap shows as "
                 "excepted once the batch has been checked again.",
             )
-    return redirect("batch-page", lot_number=batch.lot_number)
+    page = reverse("batch-page", kwargs={"lot_number": batch.lot_number})
+    if form.is_valid():  # back to the gap the person was reading
+        page += "#gap-" + quote(form.cleaned_data["rule"])
+    return redirect(page)
 
 
 # Recording a batch's parts

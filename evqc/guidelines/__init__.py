@@ -59,6 +59,13 @@ class Status(StrEnum):
 
 
 CATALOGUES = ("misev2018", "misev2023", "evmetric", "release")
+# What people call each catalogue.
+CATALOGUE_TITLES = {
+    "misev2018": "MISEV2018",
+    "misev2023": "MISEV2023",
+    "evmetric": "EV-METRIC-style transparency",
+    "release": "Release criteria (product specification)",
+}
 
 # Every rule id of ../shared/design/rules.md, in its order (a test compares them). A rule
 # evqc does not check is in LEFT_OUT with the reason, which docs/guidelines.md shows.

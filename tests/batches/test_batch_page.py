@@ -17,6 +17,7 @@ from batches.gaps import batch_check
 from batches.models import ReportingGap, RuleException
 from batches.services import ALLOWED_TRANSITIONS, rule_exception_record
 from evqc import batch_record as record
+from evqc.guidelines import CATALOGUE_TITLES
 from evqc.vocabulary import BatchStatus
 from tests.api import conftest as api
 from tests.api.conftest import nta
@@ -106,6 +107,7 @@ def test_an_analyst_records_an_exception_from_the_page(analyst, batches, site):
     response = analyst.post(url, {"rule": gap.rule_id, "justification": "Done at the CRO."})
 
     assert response.status_code == 302
+    assert response["Location"].endswith(f"#gap-{gap.rule_id}")  # back where they were
     html = analyst.get(response["Location"]).content.decode()
     assert f"Exception to {gap.rule_id} recorded" in html
     assert "Exception recorded: Done at the CRO." in html
@@ -147,3 +149,22 @@ def test_the_header_says_at_a_glance_what_needs_attention(analyst, batches):
     glance = html.split('aria-label="At a glance"')[1].split("</ul>")[0]
     assert f"{failed} result{'s' if failed > 1 else ''} out of specification" in glance
     assert f"{open_gaps} open reporting gap" in glance
+
+
+def test_gaps_read_open_first_with_recommendations_and_exceptions_folded_away(
+    analyst, batches
+):
+    warnings = ReportingGap.objects.filter(batch__lot_number="EV-A1", status="warning")
+    catalogue = warnings.values_list("catalogue", flat=True).first()
+    assert catalogue
+    count = warnings.filter(catalogue=catalogue).count()
+
+    html = page_of(analyst, "EV-A1").content.decode()
+
+    title = CATALOGUE_TITLES[catalogue]
+    assert f"<h3>{escape(title)}</h3>" in html
+    section = html.split(f"<h3>{escape(title)}</h3>")[1].split("<h3>")[0]
+    folded = section.split('<details class="gap-group">')[1]
+    assert f"{count} recommendation{'s' if count > 1 else ''} not followed" in folded
+    assert folded.count('class="gap-warning"') == count
+    assert 'class="gap-warning"' not in section.split('<details class="gap-group">')[0]

@@ -72,8 +72,9 @@ def test_an_analyst_records_an_exception_and_sees_the_gap_excepted_after_the_che
     expect(gap.locator(".badge").first).to_have_text("gap")
     screenshot(page, "batch-with-gap")
 
-    gap.get_by_label("Record an exception").fill(justification)
-    gap.get_by_role("button", name="Record exception").click()
+    gap.get_by_text(f"Record an exception to {rule}").click()  # the form is folded away
+    gap.get_by_label(f"Why {rule} does not apply").fill(justification)
+    gap.get_by_role("button", name=f"Record exception to {rule}").click()
 
     expect(page.get_by_role("status")).to_contain_text(f"Exception to {rule} recorded")
     # The worker may already have checked the batch again by the time the page loads.
