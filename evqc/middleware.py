@@ -1,8 +1,11 @@
-"""Refuse an oversized request before Django reads a byte of its body."""
+"""Refuse an oversized request before Django reads a byte of its body, and give every
+response evqc's Content-Security-Policy."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -33,3 +36,33 @@ class UploadLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Every response gets EVQC_CONTENT_SECURITY_POLICY unless its view set its own
+    (`inline_styles_allowed`): the portal has no inline script or style to allow."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = settings.EVQC_CONTENT_SECURITY_POLICY
+        response.headers.setdefault("Content-Security-Policy", policy)
+        return response
+
+
+def inline_styles_allowed(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The policy with inline styles allowed, for a third-party page that needs them
+    (Swagger UI); scripts stay evqc's own."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        response = view(request, *args, **kwargs)
+        policy = settings.EVQC_CONTENT_SECURITY_POLICY.replace(
+            "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+        )
+        response.headers["Content-Security-Policy"] = policy
+        return response
+
+    return wrapped

@@ -1,5 +1,7 @@
 import re
+from pathlib import Path
 
+from django.conf import settings
 from django.urls import reverse
 
 CDN = re.compile(r"https?://(cdn\.|unpkg\.com|cdnjs\.|fonts\.googleapis|code\.jquery)")
@@ -42,7 +44,36 @@ def test_the_api_docs_are_served_without_any_cdn(client, db):
 
     assert response.status_code == 200
     assert not CDN.search(page)
-    scripts = re.findall(r'src="([^"]+\.js)"', page)
+    scripts = re.findall(r'<script src="([^"]+)"', page)
     assert scripts, "the docs page loads Swagger UI"
     for script in scripts:
         assert client.get(script).status_code == 200, script
+
+
+def test_every_page_allows_only_evqcs_own_scripts_and_no_framing(signed_in_client):
+    policy = signed_in_client.get(reverse("home"))["Content-Security-Policy"]
+
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+
+
+def test_the_api_docs_allow_inline_styles_but_not_inline_scripts(client, db):
+    policy = client.get(reverse("api-docs"))["Content-Security-Policy"]
+
+    assert "style-src 'self' 'unsafe-inline'" in policy
+    assert "script-src 'self';" in policy
+
+
+def test_no_portal_template_holds_an_inline_script_or_style():
+    """The policy would block them in the browser: scripts and styles live in files."""
+    inline = re.compile(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=", re.IGNORECASE)
+    templates = [
+        path
+        for folder in ("config", "batches", "assays", "evqc")
+        for path in (Path(settings.BASE_DIR) / folder).rglob("templates/**/*.html")
+    ]
+    assert len(templates) > 10
+    offending = [str(path) for path in templates if inline.search(path.read_text())]
+    assert offending == []

@@ -190,4 +190,16 @@ def test_tab_from_the_top_reaches_the_skip_link_first_and_it_leads_into_the_cont
     # <main> takes no focus itself (no tabindex), but the next Tab goes into it, not back
     # to the menu.
     assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
+
+
+def test_the_api_docs_run_under_the_content_security_policy(page: Page, lab_batches):
+    """Swagger UI is served by evqc and runs with its policy: a blocked script or style
+    would be a console error, which fails the test."""
+    sign_in(page, "ana")
+
+    page.goto("/api/v1/docs/")
+
+    expect(page.get_by_role("heading", name=re.compile("evqc API"))).to_be_visible()
+    expect(page.get_by_text("/api/v1/batches/").first).to_be_visible()
+    screenshot(page, "api-docs", full_page=False)
     screenshot(page, "skip-link-followed", full_page=False)
