@@ -158,7 +158,8 @@ def test_another_labs_batch_is_not_found_and_shows_none_of_its_data(
 
         assert response is not None
         assert response.status == 404
-        expect(page.get_by_role("heading", level=1)).to_have_text("Not Found")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+        expect(page.get_by_role("link", name="Back to the dashboard")).to_be_visible()
         text = page.locator("body").inner_text()
         for their_data in ("EV-B1", "EV-B2", "Lab B", "lab-b", "bea", "otto"):
             assert their_data not in text
@@ -185,11 +186,10 @@ def test_tab_from_the_top_reaches_the_skip_link_first_and_it_leads_into_the_cont
 
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#main$"))
+    expect(page.locator("main")).to_be_focused()  # past the menu, at the content
     page.keyboard.press("Tab")
-
-    # <main> takes no focus itself (no tabindex), but the next Tab goes into it, not back
-    # to the menu.
     assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
+    screenshot(page, "skip-link-followed", full_page=False)
 
 
 def test_the_api_docs_run_under_the_content_security_policy(page: Page, lab_batches):
@@ -202,4 +202,3 @@ def test_the_api_docs_run_under_the_content_security_policy(page: Page, lab_batc
     expect(page.get_by_role("heading", name=re.compile("evqc API"))).to_be_visible()
     expect(page.get_by_text("/api/v1/batches/").first).to_be_visible()
     screenshot(page, "api-docs", full_page=False)
-    screenshot(page, "skip-link-followed", full_page=False)
