@@ -4,6 +4,8 @@ shared by the REST API and the portal.
 Filters take the names a lab uses (a lot number, a product or lab code), never database
 ids; choice filters list the real choices, so the API schema shows them as enums.
 Timestamps filter by range: `<name>_after` and `<name>_before`, both inclusive.
+Widgets only shape the portal's form (checkboxes, "any"); the API reads the same
+parameters whatever the widget.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import django_filters as filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_filters.widgets import BooleanWidget
 
 from batches.choices import (
     GAP_STATUSES,
@@ -29,6 +32,7 @@ from evqc.guidelines import CATALOGUES, Severity
 
 LOT_NUMBER = "The batch's lot number, exactly."
 OUT_OF_RANGE = "Enter a time between the years 1 and 9999 once converted to UTC."
+ANY = "any"
 ID_RANGE = (1, 2**63 - 1)  # what every database's BIGINT primary keys can hold
 
 
@@ -61,6 +65,15 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class YesNoAnyWidget(BooleanWidget):
+    """A yes/no filter whose empty choice reads "any" (django-filter's reads "Unknown",
+    which is not what leaving the filter alone means). Reads true/false and 1/0."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("", ANY), ("true", "yes"), ("false", "no")]
+
+
 def lot_number_filter(field_name: str) -> filters.CharFilter:
     return filters.CharFilter(field_name=field_name, help_text=LOT_NUMBER)
 
@@ -82,7 +95,9 @@ class ProductFilter(filters.FilterSet):
 
 class BatchFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(
-        choices=choices(BatchStatus), help_text="Any of these statuses (repeat the parameter)."
+        choices=choices(BatchStatus),
+        help_text="Any of these statuses (repeat the parameter).",
+        widget=forms.CheckboxSelectMultiple,
     )
     product = filters.CharFilter(field_name="product__code", help_text="The product's code.")
     lab = filters.CharFilter(field_name="lab__code", help_text="The lab's code.")
@@ -94,6 +109,7 @@ class BatchFilter(filters.FilterSet):
     )
     has_open_gaps = filters.BooleanFilter(
         method="filter_has_open_gaps",
+        widget=YesNoAnyWidget,
         help_text="Whether the last check left open gaps: required reporting rules that "
         "are not met and not excepted (warnings do not count).",
     )

@@ -4,10 +4,13 @@ and the same number of queries for 10 batches or 500."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
+from batches.choices import BatchStatus
 from batches.services import BatchRecordImporter
 from tests.api import conftest as api
 from tests.api.conftest import MSC, document
@@ -69,3 +72,35 @@ def test_a_page_costs_the_same_queries_for_10_and_500_batches(
         page = analyst.get(url, {"page": 2})
     assert len(lots_on(page)) == 50
     assert "Page 2 of 10" in page.content.decode()
+
+
+def test_the_status_filter_is_a_set_of_labelled_checkboxes_that_keep_what_was_ticked(
+    analyst, batches
+):
+    # when
+    response = analyst.get(reverse("batch-list"), {"status": ["released", "in_qc"]})
+
+    # then: one checkbox per status, inside its label, the two ticked ones checked
+    html = response.content.decode()
+    boxes = re.findall(r'<label><input type="checkbox" name="status" value="(\w+)"([^>]*)>', html)
+    assert [value for value, _ in boxes] == [status.value for status in BatchStatus]
+    assert {value for value, attrs in boxes if "checked" in attrs} == {"released", "in_qc"}
+    assert sorted(lots_on(response)) == ["EV-A.2", "EV-A1"]
+    # and no <option> outside a <select> (they showed each status as bare text)
+    assert "<option" not in re.sub(r"<select.*?</select>", "", html, flags=re.DOTALL)
+
+
+def test_yes_no_filters_offer_any_rather_than_unknown(analyst, batches):
+    html = analyst.get(reverse("batch-list")).content.decode()
+    assert '<option value="" selected>any</option>' in html
+    assert "Unknown" not in html
+
+    html = analyst.get(reverse("batch-list"), {"has_open_gaps": "true"}).content.decode()
+    assert '<option value="true" selected>yes</option>' in html
+    assert 'id="id_has_open_gaps_helptext"' in html  # what aria-describedby points at
+
+
+def test_the_search_box_is_styled_like_the_other_inputs():
+    css = Path(finders.find("evqc/evqc.css")).read_text()
+    text_inputs = next(rule for rule in css.split("}") if "input[type=text]" in rule)
+    assert "input[type=search]" in text_inputs.split("{")[0]
