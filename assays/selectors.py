@@ -5,6 +5,8 @@ of queries whatever its length and no row drags a whole related model along.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, QuerySet
@@ -12,8 +14,18 @@ from django.db.models import F, QuerySet
 from assays.imports import import_job_assay
 from assays.models import AssayRun, ImportJob, Result, Specification
 from batches.access import User
+from evqc.batch_record import SETTING_KINDS
 from evqc.exceptions import BatchErrorCode, EVQCError, NotFound
 from evqc.plots import line_chart
+from evqc.units import (
+    QuantityKind,
+    QuantityValue,
+    UnitError,
+    computed_quantity,
+    convert,
+    parse_quantity,
+)
+from evqc.vocabulary import ATTRIBUTES, ResultBasis
 
 
 def assay_run_list(*, user: User) -> QuerySet[AssayRun]:
@@ -79,8 +91,9 @@ def _one_run(rows: QuerySet[AssayRun], pk: int) -> AssayRun:
 
 def assay_run_page(*, user: User, pk: int) -> dict[str, Any]:
     """What the portal's assay-run page shows, in a fixed number of queries: the run,
-    its results, its size distributions with their charts, and the per-video values and
-    warnings of the export file it was imported from (if it was)."""
+    its results (with the stock value of one measured on the diluted sample), its size
+    distributions with their charts, its settings (quantities read back as such), and
+    the per-video values and warnings of the export file it was imported from (if it was)."""
     rows = (
         assay_run_list(user=user)
         .select_related("batch", "instrument", "import_job")
@@ -92,13 +105,92 @@ def assay_run_page(*, user: User, pk: int) -> dict[str, Any]:
     per_video = [m for m in summary.get("measurements", []) if m.get("video") is not None]
     return {
         "run": run,
+        "results": [ResultRow(result, _stock(result)) for result in run.results.all()],
         "charts": [
             (distribution, line_chart(distribution.bin_centres, distribution.bin_values))
             for distribution in run.size_distributions.all()
         ],
-        "per_video": per_video,
+        "per_video": [_video_value(measurement) for measurement in per_video],
+        "settings": [_setting(name, value) for name, value in run.settings.items()],
         "import_job": job,
     }
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """A result as the run page shows it. `stock`: for a value measured on the diluted
+    sample, the stock's value it stands for (value x dilution), which is what the
+    verdict judges (`assays.services.judge` compares `stock_canonical`); else None."""
+
+    result: Result
+    stock: QuantityValue | None
+
+
+@dataclass(frozen=True)
+class ShownValue:
+    """A value from the export file or the run's settings: `quantity` (and `sd`) when it
+    reads as one, else `text` as the file or the person gave it."""
+
+    name: str
+    label: str
+    quantity: QuantityValue | None = None
+    sd: QuantityValue | None = None
+    text: str = ""
+    video: int | None = None
+
+
+def _stock(result: Result) -> QuantityValue | None:
+    value = result.value
+    if result.basis != ResultBasis.MEASURED or result.stock_canonical is None or value is None:
+        return None
+    # In the unit the value was measured in, so the two read side by side.
+    return convert(computed_quantity(result.stock_canonical, value.kind), value.unit)
+
+
+def _stored_quantity(stored: object, kind: QuantityKind | str) -> QuantityValue | None:
+    """A quantity as evqc writes it in JSON ({"value", "unit", "canonical_value", ...})
+    read back; None when it is not one."""
+    if not isinstance(stored, Mapping):
+        return None
+    try:
+        return parse_quantity(stored, kind)
+    except UnitError:
+        return None
+
+
+def _video_value(measurement: Mapping[str, Any]) -> ShownValue:
+    """One per-video value of an import's summary (`evqc.instruments.Measurement` as
+    JSON), labelled with its attribute's label."""
+    name = str(measurement.get("attribute", ""))
+    attribute = ATTRIBUTES.get(name)
+    stored = measurement.get("quantity")
+    reported = stored.get("reported_text", "") if isinstance(stored, Mapping) else ""
+    quantity = sd = None
+    if attribute is not None and attribute.kind_name:
+        quantity = _stored_quantity(stored, attribute.kind_name)
+        sd = _stored_quantity(measurement.get("sd"), attribute.kind_name)
+    return ShownValue(
+        name=name,
+        label=attribute.label if attribute is not None else name,
+        quantity=quantity,
+        sd=sd if quantity is not None else None,
+        text=reported or measurement.get("reported", ""),
+        video=measurement.get("video"),
+    )
+
+
+def _setting(name: str, value: Any) -> ShownValue:
+    """An instrument setting: those with a unit (`SETTING_KINDS`) as quantities."""
+    quantity = _stored_quantity(value, SETTING_KINDS[name]) if name in SETTING_KINDS else None
+    if quantity is not None:
+        return ShownValue(name=name, label=name, quantity=quantity)
+    if isinstance(value, Mapping):  # a quantity that no longer reads: what was reported
+        text = str(value.get("reported_text") or value.get("value", ""))
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    else:
+        text = "" if value is None else str(value)
+    return ShownValue(name=name, label=name, text=text)
 
 
 def import_job_get(*, user: User, pk: int) -> ImportJob:

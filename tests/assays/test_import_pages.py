@@ -62,6 +62,7 @@ def test_an_upload_is_previewed_and_stored_only_once_confirmed(analyst, batches)
     assert number(overall_concentration(data)) in page  # the file's value, before storing
     assert '<svg class="chart"' in page  # its size distribution
     assert "particle/mL</span>" in page
+    assert '<th scope="row">Size D10</th>' in page  # attributes by their names
     # The file's own warnings (no dilution, no time zone) say how the import settled them.
     assert "the stated dilution of 200 gives the stock&#x27;s concentrations" in page
     zone = batches["EV-A1"].lab.time_zone
