@@ -2,6 +2,7 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 CDN = re.compile(r"https?://(cdn\.|unpkg\.com|cdnjs\.|fonts\.googleapis|code\.jquery)")
@@ -77,3 +78,11 @@ def test_no_portal_template_holds_an_inline_script_or_style():
     assert len(templates) > 10
     offending = [str(path) for path in templates if inline.search(path.read_text())]
     assert offending == []
+
+
+def test_error_pages_keep_the_portals_frame_and_render_without_a_request():
+    """Django renders 500.html with no request and no database; it must still work."""
+    for name in ("403.html", "404.html", "500.html"):
+        page = render_to_string(name)
+        assert '<a class="skip-link" href="#main">' in page
+        assert "<h1>" in page

@@ -108,6 +108,21 @@ class TestProductionAndStorage:
         response = analyst.post(url, {"version": stale, "temperature": "-70 °C", "reason": "x"})
         assert "changed" in " ".join(response.context["form"].non_field_errors())
 
+    def test_a_plasma_batch_is_told_it_has_no_production_run(self, analyst, site, batches):
+        source = {"kind": "biofluid", "material": "plasma"}
+        api.import_records(
+            site.lab, site.admin, [api.document("EV-P1", api.MSC, status="planned", source=source)]
+        )
+        url = reverse("batch-production", args=["EV-P1"])
+
+        page = analyst.get(url).content.decode()
+
+        assert "only cell-culture batches have a production run" in page
+        assert 'name="working_volume"' not in page
+        batch_page = analyst.get(reverse("batch-page", args=["EV-P1"])).content.decode()
+        assert "Add an isolation step" in batch_page
+        assert url not in batch_page
+
 
 class TestIsolationSteps:
     def test_the_methods_parameters_are_asked_and_checked(self, analyst, batches):
