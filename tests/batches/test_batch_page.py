@@ -151,9 +151,7 @@ def test_the_header_says_at_a_glance_what_needs_attention(analyst, batches):
     assert f"{open_gaps} open reporting gap" in glance
 
 
-def test_gaps_read_open_first_with_recommendations_and_exceptions_folded_away(
-    analyst, batches
-):
+def test_gaps_read_open_first_with_recommendations_and_exceptions_folded_away(analyst, batches):
     warnings = ReportingGap.objects.filter(batch__lot_number="EV-A1", status="warning")
     catalogue = warnings.values_list("catalogue", flat=True).first()
     assert catalogue
