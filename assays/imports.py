@@ -75,6 +75,7 @@ WRONG_INSTRUMENT = 'This token posts results for instrument "{token}" only, not 
 SETTINGS_DROPPED = (
     "{count} instrument settings beyond the first {limit} were kept only in the import's summary"
 )
+NEVER_CONFIRMED = "discarded: nobody confirmed this upload within {days} days"
 NOT_AWAITING = "Cannot {what} the import of {file}: it is {status}, not awaiting confirmation."
 BAD_TIME_ZONE = 'Lab {lab} has time zone "{zone}", which is not an IANA time zone name.'
 
@@ -451,6 +452,37 @@ def _decide(job: ImportJob, status: str, *, acting_user: User, what: str) -> Imp
         if status == ImportJob.Status.QUEUED:
             transaction.on_commit(lambda: _queue(locked.pk))
     return locked
+
+
+# An upload nobody confirmed within this long is discarded, its file with it.
+UNCONFIRMED_FOR_AT_MOST = timedelta(days=7)
+
+
+def import_jobs_discard_unconfirmed() -> int:
+    """Discard the portal uploads left parsed and never confirmed, so forgotten files
+    do not pile up; the job rows stay, saying they were discarded."""
+    cutoff = timezone.now() - UNCONFIRMED_FOR_AT_MOST
+    left = ImportJob.objects.filter(status=ImportJob.Status.PARSED, created_at__lt=cutoff)
+    discarded = 0
+    for job in left.iterator():
+        with transaction.atomic():
+            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if locked.status != ImportJob.Status.PARSED:
+                continue
+            locked.status = ImportJob.Status.DISCARDED
+            locked.finished_at = timezone.now()
+            locked.errors = [{"message": NEVER_CONFIRMED.format(days=UNCONFIRMED_FOR_AT_MOST.days),
+                              "code": "never_confirmed"}]  # fmt: skip
+            locked.save(update_fields=["status", "finished_at", "errors"])
+            transaction.on_commit(lambda name=locked.file.name: _delete_file(name))
+        discarded += 1
+    return discarded
+
+
+def _delete_file(name: str) -> None:
+    from django.core.files.storage import default_storage
+
+    default_storage.delete(name)
 
 
 def import_job_assay(job: ImportJob) -> tuple[record.Assay, list[str]]:

@@ -20,3 +20,11 @@ def import_jobs_requeue_task() -> int:
     from assays.imports import import_jobs_requeue
 
     return import_jobs_requeue()
+
+
+@shared_task(name="assays.import_jobs_discard_unconfirmed")
+def import_jobs_discard_unconfirmed_task() -> int:
+    """Discard portal uploads never confirmed (assays.imports.UNCONFIRMED_FOR_AT_MOST)."""
+    from assays.imports import import_jobs_discard_unconfirmed
+
+    return import_jobs_discard_unconfirmed()

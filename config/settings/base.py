@@ -241,6 +241,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "idempotency-prune": {"task": "batches.idempotency_prune", "schedule": 3600.0},
     # Import jobs whose task never reached a worker (broker down) or whose worker died.
     "import-jobs-requeue": {"task": "assays.import_jobs_requeue", "schedule": 600.0},
+    # Portal uploads parsed but never confirmed are discarded after a week.
+    "import-jobs-discard-unconfirmed": {
+        "task": "assays.import_jobs_discard_unconfirmed",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # Logging

@@ -5,14 +5,20 @@ form, beside the input at fault, and nothing is kept."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
-from assays.imports import import_job_run
+from assays.imports import (
+    UNCONFIRMED_FOR_AT_MOST,
+    import_job_run,
+    import_jobs_discard_unconfirmed,
+)
 from assays.models import AssayRun, ImportJob
 from evqc.instruments import read_export
 from evqc.templatetags.quantities import number
@@ -170,3 +176,25 @@ def test_a_confirmed_upload_is_stored_by_the_worker(analyst, batches):
         time.sleep(0.1)
     assert progress["status"] == "succeeded", progress["errors"]
     assert progress["assay_run_url"].startswith("/assay-runs/")
+
+
+def test_an_upload_never_confirmed_is_discarded_after_a_week_with_its_file(
+    analyst, batches, django_capture_on_commit_callbacks
+):
+    upload(analyst, "EV-A1", MINIMAL_NTA.read_bytes(), user_dilution="200")
+    upload(analyst, "EV-A1", MINIMAL_NTA.read_bytes(), user_dilution="200")
+    old, recent = ImportJob.objects.order_by("pk")
+    ImportJob.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - UNCONFIRMED_FOR_AT_MOST - timedelta(minutes=1)
+    )
+    path = Path(old.file.path)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_jobs_discard_unconfirmed() == 1
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.status == ImportJob.Status.DISCARDED
+    assert "nobody confirmed" in old.errors[0]["message"]
+    assert not path.exists()
+    assert recent.status == ImportJob.Status.PARSED
